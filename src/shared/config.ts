@@ -1,0 +1,57 @@
+/**
+ * The worker's own configuration, read once from its environment. It never travels in workflow input.
+ * Defaults are written here and nowhere else.
+ */
+import { ValidationError } from './validate.js';
+
+export type ImageBuilder = 'auto' | 'docker' | 'buildah';
+
+export interface WorkerConfig {
+  /** Git URL or local path the deploys check out from (DEPLOY_SOURCE_REPO). */
+  sourceRepo: string;
+  /** Workspaces, the git mirror and the Go caches live under this directory (DEPLOY_WORK_DIR). */
+  workDir: string;
+  /** Push to this registry (host:port) instead of the ECR endpoint, for local work (DEPLOY_REGISTRY). */
+  registry?: string;
+  /** Talk plain HTTP to the registry (DEPLOY_REGISTRY_INSECURE=true). Only for a local registry. */
+  registryInsecure: boolean;
+  /** Which image builder to use (DEPLOY_IMAGE_BUILDER); auto picks Docker when a daemon answers, else buildah. */
+  imageBuilder: ImageBuilder;
+  /** Temporal task queue (TEMPORAL_TASK_QUEUE). */
+  taskQueue: string;
+}
+
+export const WORKER_DEFAULTS = {
+  workDir: '.work',
+  registryInsecure: false,
+  imageBuilder: 'auto' as ImageBuilder,
+  taskQueue: 'ecs-deploy',
+};
+
+export function readWorkerConfig(env: Record<string, string | undefined>, cwd: string): WorkerConfig {
+  const sourceRepo = env.DEPLOY_SOURCE_REPO?.trim();
+  if (!sourceRepo) {
+    throw new ValidationError(
+      'DEPLOY_SOURCE_REPO',
+      'not set; set it to the git URL or local path the worker deploys from',
+    );
+  }
+  const builder = (env.DEPLOY_IMAGE_BUILDER ?? WORKER_DEFAULTS.imageBuilder) as ImageBuilder;
+  if (!['auto', 'docker', 'buildah'].includes(builder)) {
+    throw new ValidationError('DEPLOY_IMAGE_BUILDER', `"${builder}" is not one of auto, docker, buildah`);
+  }
+  const registry = env.DEPLOY_REGISTRY?.trim() || undefined;
+  if (registry !== undefined && !/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(registry)) {
+    throw new ValidationError('DEPLOY_REGISTRY', `"${registry}" is not a registry address (host or host:port)`);
+  }
+  const workDir = env.DEPLOY_WORK_DIR?.trim() || WORKER_DEFAULTS.workDir;
+  const config: WorkerConfig = {
+    sourceRepo,
+    workDir: workDir.startsWith('/') ? workDir : `${cwd}/${workDir}`,
+    registryInsecure: env.DEPLOY_REGISTRY_INSECURE === 'true',
+    imageBuilder: builder,
+    taskQueue: env.TEMPORAL_TASK_QUEUE?.trim() || WORKER_DEFAULTS.taskQueue,
+  };
+  if (registry !== undefined) config.registry = registry;
+  return config;
+}

@@ -1,0 +1,170 @@
+/**
+ * Input validation shared by the CLI (at the edge) and the workflow (again, before anything runs).
+ * Pure: no Node builtins, so the workflow sandbox can import it.
+ */
+import type { DeployInput, DeployOptions, DeployTarget } from './types.js';
+
+/** AWS regions the tool accepts. A region outside this list is refused before any AWS call. */
+export const AWS_REGIONS: readonly string[] = [
+  'us-east-1',
+  'us-east-2',
+  'us-west-1',
+  'us-west-2',
+  'af-south-1',
+  'ap-east-1',
+  'ap-east-2',
+  'ap-south-1',
+  'ap-south-2',
+  'ap-southeast-1',
+  'ap-southeast-2',
+  'ap-southeast-3',
+  'ap-southeast-4',
+  'ap-southeast-5',
+  'ap-southeast-7',
+  'ap-northeast-1',
+  'ap-northeast-2',
+  'ap-northeast-3',
+  'ca-central-1',
+  'ca-west-1',
+  'eu-central-1',
+  'eu-central-2',
+  'eu-west-1',
+  'eu-west-2',
+  'eu-west-3',
+  'eu-south-1',
+  'eu-south-2',
+  'eu-north-1',
+  'il-central-1',
+  'me-south-1',
+  'me-central-1',
+  'mx-central-1',
+  'sa-east-1',
+  'us-gov-east-1',
+  'us-gov-west-1',
+  'cn-north-1',
+  'cn-northwest-1',
+];
+
+const SHA_RE = /^[0-9a-f]{40}$/;
+/** ECS cluster and service names: letters, digits, hyphens, underscores, up to 255. */
+const ECS_NAME_RE = /^[A-Za-z0-9_-]{1,255}$/;
+/** ECR repository names: lowercase, digits, and . _ - / between components. */
+const ECR_REPO_RE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
+/** Task-definition container names: letters, digits, hyphens, underscores. */
+const CONTAINER_RE = /^[A-Za-z0-9_-]{1,255}$/;
+/** Repository-relative path: no leading slash, no "..", no shell metacharacters. */
+const REL_PATH_RE = /^[A-Za-z0-9_][A-Za-z0-9_./-]*$/;
+const PERSON_RE = /^[\p{L}\p{N} ._@+-]{1,100}$/u;
+
+export class ValidationError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`invalid ${field}: ${message}`);
+    this.name = 'ValidationError';
+  }
+}
+
+export function validateSha(sha: unknown, field = 'sha'): string {
+  if (typeof sha !== 'string' || !SHA_RE.test(sha)) {
+    throw new ValidationError(field, `expected the full 40-character lowercase hex commit SHA, got ${show(sha)}`);
+  }
+  return sha;
+}
+
+export function validateRegion(region: unknown, field = 'region'): string {
+  if (typeof region !== 'string' || !AWS_REGIONS.includes(region)) {
+    throw new ValidationError(field, `${show(region)} is not an AWS region (e.g. us-east-1, ap-northeast-1)`);
+  }
+  return region;
+}
+
+function match(value: unknown, re: RegExp, field: string, what: string): string {
+  if (typeof value !== 'string' || !re.test(value)) {
+    throw new ValidationError(field, `${show(value)} is not a valid ${what}`);
+  }
+  return value;
+}
+
+export function validateRelativePath(value: unknown, field: string): string {
+  const path = match(value, REL_PATH_RE, field, 'path inside the repository (relative, no shell characters)');
+  if (path.split('/').some((part) => part === '..' || part === '')) {
+    throw new ValidationError(field, `${show(path)} must stay inside the repository (no "..", no empty parts)`);
+  }
+  return path;
+}
+
+export function validatePerson(value: unknown, field: string): string {
+  return match(value, PERSON_RE, field, 'name (letters, digits, spaces and . _ @ + -, at most 100)');
+}
+
+export function validateTarget(target: unknown, prefix = 'target.'): DeployTarget {
+  if (typeof target !== 'object' || target === null) {
+    throw new ValidationError(prefix.replace(/\.$/, ''), 'missing');
+  }
+  const t = target as Record<string, unknown>;
+  const out: DeployTarget = {
+    region: validateRegion(t.region, `${prefix}region`),
+    cluster: match(t.cluster, ECS_NAME_RE, `${prefix}cluster`, 'ECS cluster name'),
+    service: match(t.service, ECS_NAME_RE, `${prefix}service`, 'ECS service name'),
+    repository: match(t.repository, ECR_REPO_RE, `${prefix}repository`, 'ECR repository name'),
+    containerName: match(t.containerName, CONTAINER_RE, `${prefix}containerName`, 'container name'),
+  };
+  if (t.taskDefinitionPath !== undefined && t.taskDefinitionPath !== '') {
+    out.taskDefinitionPath = validateRelativePath(t.taskDefinitionPath, `${prefix}taskDefinitionPath`);
+  }
+  return out;
+}
+
+function positiveMs(value: unknown, field: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new ValidationError(field, `expected a positive number of milliseconds, got ${show(value)}`);
+  }
+  return value;
+}
+
+export function validateOptions(options: unknown): DeployOptions {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'expected an object');
+  const o = options as Record<string, unknown>;
+  const out: DeployOptions = {};
+  if (o.requireApproval !== undefined) {
+    if (typeof o.requireApproval !== 'boolean')
+      throw new ValidationError('options.requireApproval', 'expected true or false');
+    out.requireApproval = o.requireApproval;
+  }
+  const approvalTimeoutMs = positiveMs(o.approvalTimeoutMs, 'options.approvalTimeoutMs');
+  if (approvalTimeoutMs !== undefined) out.approvalTimeoutMs = approvalTimeoutMs;
+  const stableTimeoutMs = positiveMs(o.stableTimeoutMs, 'options.stableTimeoutMs');
+  if (stableTimeoutMs !== undefined) out.stableTimeoutMs = stableTimeoutMs;
+  const pollIntervalMs = positiveMs(o.pollIntervalMs, 'options.pollIntervalMs');
+  if (pollIntervalMs !== undefined) out.pollIntervalMs = pollIntervalMs;
+  if (o.approvers !== undefined) {
+    if (!Array.isArray(o.approvers)) throw new ValidationError('options.approvers', 'expected a list of names');
+    out.approvers = o.approvers.map((a, i) => validatePerson(a, `options.approvers[${i}]`));
+  }
+  return out;
+}
+
+/** Validates a whole deploy request; throws ValidationError naming the first bad field. */
+export function validateDeployInput(input: unknown): DeployInput {
+  if (typeof input !== 'object' || input === null) throw new ValidationError('input', 'expected an object');
+  const i = input as Record<string, unknown>;
+  const out: DeployInput = {
+    sha: validateSha(i.sha),
+    target: validateTarget(i.target),
+    options: validateOptions(i.options),
+  };
+  if (i.requestedBy !== undefined) {
+    out.requestedBy = match(i.requestedBy, /^[^\r\n]{1,200}$/, 'requestedBy', 'single line of at most 200 characters');
+  }
+  return out;
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value) ?? typeof value;
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
