@@ -61,6 +61,8 @@ export interface DeployInput {
   options?: DeployOptions;
   /** Who or what asked for it, for the audit trail (e.g. "github:owner/repo run 42"). */
   requestedBy?: string;
+  /** Workflow ids of running deploys of the same service that this one supersedes. */
+  supersedes?: string[];
 }
 
 export type StageStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';

@@ -54,6 +54,7 @@ const ECR_REPO_RE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]
 const CONTAINER_RE = /^[A-Za-z0-9_-]{1,255}$/;
 /** Repository-relative path: no leading slash, no "..", no shell metacharacters. */
 const REL_PATH_RE = /^[A-Za-z0-9_][A-Za-z0-9_./-]*$/;
+const WORKFLOW_ID_RE = /^[A-Za-z0-9_.-]{1,255}$/;
 const PERSON_RE = /^[\p{L}\p{N} ._@+-]{1,100}$/u;
 
 export class ValidationError extends Error {
@@ -159,6 +160,10 @@ export function validateDeployInput(input: unknown): DeployInput {
   };
   if (i.requestedBy !== undefined) {
     out.requestedBy = match(i.requestedBy, /^[^\r\n]{1,200}$/, 'requestedBy', 'single line of at most 200 characters');
+  }
+  if (i.supersedes !== undefined) {
+    if (!Array.isArray(i.supersedes)) throw new ValidationError('supersedes', 'expected a list of workflow ids');
+    out.supersedes = i.supersedes.map((id, n) => match(id, WORKFLOW_ID_RE, `supersedes[${n}]`, 'workflow id'));
   }
   return out;
 }

@@ -1,0 +1,105 @@
+/**
+ * Runs a child process inside an activity: argument arrays only (never a shell), a heartbeat while it runs so the
+ * server can deliver a cancellation, and the child killed when that cancellation comes.
+ */
+import { cancellationSignal, heartbeat } from '@temporalio/activity';
+import { execa } from 'execa';
+
+export interface CommandInput {
+  file: string;
+  args: string[];
+  cwd?: string;
+  /** Added to the worker's environment. */
+  env?: Record<string, string>;
+  /** Written to the child's stdin, e.g. a password for `--password-stdin`. */
+  stdin?: string;
+  /** Heartbeat period while the child runs; 0 turns heartbeats off. */
+  heartbeatMs?: number;
+  /** Kill the child after this long; absent: no limit (cancellation still applies). */
+  timeoutMs?: number;
+  /** Values that must never appear in what this returns (passwords, tokens). */
+  secrets?: string[];
+}
+
+export interface CommandOutput {
+  /** Undefined when the child could not be started or was killed by a signal. */
+  exitCode: number | undefined;
+  stdout: string;
+  stderr: string;
+  /** Why the child could not start or died (ENOENT, a signal, the timeout); undefined when it exited by itself. */
+  spawnError?: string;
+}
+
+const DEFAULT_HEARTBEAT_MS = 5_000;
+
+/** Runs `file args`; resolves whatever the exit code, and throws only when the activity was cancelled. */
+export async function runCommand(cmd: CommandInput): Promise<CommandOutput> {
+  const signal = cancellationSignal();
+  const every = cmd.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  const timer = every > 0 ? setInterval(() => heartbeat(), every) : undefined;
+  // Its own process group, so a cancellation also stops what it started (`go test` leaves its test binary behind).
+  const child = execa(cmd.file, cmd.args, {
+    cwd: cmd.cwd,
+    env: cmd.env,
+    input: cmd.stdin ?? '',
+    reject: false,
+    detached: true,
+    cancelSignal: signal,
+    forceKillAfterDelay: 5_000,
+    ...(cmd.timeoutMs !== undefined ? { timeout: cmd.timeoutMs } : {}),
+    stripFinalNewline: false,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const killGroup = (): void => {
+    if (child.pid !== undefined) signalGroup(child.pid, 'SIGTERM');
+  };
+  signal.addEventListener('abort', killGroup, { once: true });
+  try {
+    const result = await child;
+    // The activity's own CancelledFailure, so Temporal records a cancellation rather than a failure.
+    if (result.isCanceled || signal.aborted) throw signal.reason;
+    const secrets = cmd.secrets ?? [];
+    const out: CommandOutput = {
+      exitCode: result.exitCode,
+      stdout: redact(result.stdout, secrets),
+      stderr: redact(result.stderr, secrets),
+    };
+    if (result.exitCode === undefined) {
+      out.spawnError = redact(result.shortMessage ?? result.code ?? 'unknown error', secrets);
+    }
+    return out;
+  } finally {
+    signal.removeEventListener('abort', killGroup);
+    if (timer) clearInterval(timer);
+  }
+}
+
+function signalGroup(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, name);
+  } catch {
+    // The group is gone already.
+  }
+}
+
+/** Replaces every secret in `text` with ***. Empty secrets are ignored. */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length > 0) out = out.split(secret).join('***');
+  }
+  return out;
+}
+
+/** The last `max` non-empty lines of `text`, for error messages that must stay readable. */
+export function tail(text: string, max: number): string {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  return lines.slice(-max).join('\n');
+}
+
+/** How a failed command reads in an error message: its stderr tail, else its stdout tail, else the spawn error. */
+export function describeFailure(out: CommandOutput, maxLines = 20): string {
+  const text = tail(out.stderr, maxLines) || tail(out.stdout, maxLines);
+  if (out.spawnError) return text ? `${out.spawnError}: ${text}` : out.spawnError;
+  return text || `exit code ${String(out.exitCode)}`;
+}

@@ -1,0 +1,141 @@
+/**
+ * The command lines that build, push and remove an image with buildah or Docker, and how their failures read.
+ * Pure, so both builders share one shape and tests can check that no password ever sits in an argument.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../shared/errors.js';
+
+export interface Command {
+  file: string;
+  args: string[];
+  env?: Record<string, string>;
+  stdin?: string;
+}
+
+export interface ImageCommands {
+  /** Docker only: stores the login in a private DOCKER_CONFIG dir. */
+  login?: Command;
+  build: Command;
+  push: Command;
+  remove: Command;
+}
+
+export interface ImageCommandInput {
+  workspace: string;
+  /** What the build tags; buildah pushes it under imageRef, Docker tags imageRef directly. */
+  localTag: string;
+  imageRef: string;
+  registry: string;
+  insecure: boolean;
+  username: string;
+  password: string;
+  /** A private directory (mode 0700) for credentials and the digest file; removed after the push. */
+  secretsDir: string;
+  /** buildah only: storage under the worker's own directory, so nothing global is touched. */
+  storageDir: string;
+}
+
+/** buildah reads credentials from an auth file, never from its arguments, which any local user can read in /proc. */
+export function buildahCommands(i: ImageCommandInput): ImageCommands {
+  const global = ['--root', `${i.storageDir}/root`, '--runroot', `${i.storageDir}/run`, '--storage-driver', 'vfs'];
+  return {
+    build: {
+      file: 'buildah',
+      // Docker format keeps HEALTHCHECK, which the OCI format drops.
+      args: [...global, 'bud', '--isolation', 'chroot', '--format', 'docker', ...dockerfileArgs(i)],
+    },
+    push: {
+      file: 'buildah',
+      args: [
+        ...global,
+        'push',
+        `--tls-verify=${String(!i.insecure)}`,
+        '--authfile',
+        authFilePath(i),
+        '--digestfile',
+        digestFilePath(i),
+        i.localTag,
+        `docker://${i.imageRef}`,
+      ],
+    },
+    remove: { file: 'buildah', args: [...global, 'rmi', '--force', i.localTag] },
+  };
+}
+
+/** Docker cannot be told to skip TLS per push: an insecure registry has to be in the daemon's own settings. */
+export function dockerCommands(i: ImageCommandInput): ImageCommands {
+  const env = { DOCKER_CONFIG: i.secretsDir };
+  return {
+    login: {
+      file: 'docker',
+      args: ['login', '--username', i.username, '--password-stdin', i.registry],
+      env,
+      stdin: i.password,
+    },
+    build: { file: 'docker', args: ['build', ...dockerfileArgs(i)], env },
+    push: { file: 'docker', args: ['push', i.imageRef], env },
+    remove: { file: 'docker', args: ['rmi', '--force', i.imageRef], env },
+  };
+}
+
+function dockerfileArgs(i: ImageCommandInput): string[] {
+  return ['-f', `${i.workspace}/Dockerfile`, '-t', i.localTag, i.workspace];
+}
+
+export function authFilePath(i: Pick<ImageCommandInput, 'secretsDir'>): string {
+  return `${i.secretsDir}/auth.json`;
+}
+
+export function digestFilePath(i: Pick<ImageCommandInput, 'secretsDir'>): string {
+  return `${i.secretsDir}/digest`;
+}
+
+/** The containers-auth.json that buildah reads. */
+export function authFileContent(i: Pick<ImageCommandInput, 'registry' | 'username' | 'password'>): string {
+  const auth = Buffer.from(`${i.username}:${i.password}`).toString('base64');
+  return JSON.stringify({ auths: { [i.registry]: { auth } } });
+}
+
+/** Every form a password could take in a builder's output: as is, and inside base64 basic auth. */
+export function secretsOf(i: Pick<ImageCommandInput, 'username' | 'password'>): string[] {
+  return [i.password, Buffer.from(`${i.username}:${i.password}`).toString('base64')];
+}
+
+/** `docker push` prints `<tag>: digest: sha256:... size: N`. */
+export function digestFromPushOutput(output: string): string | undefined {
+  return /digest: (sha256:[0-9a-f]{64})/.exec(output)?.[1];
+}
+
+/** Failures that pass by themselves: the network, the registry's load, local storage contention. */
+const TRANSIENT =
+  /dial tcp|connection (refused|reset)|i\/o timeout|timed? ?out|TLS handshake|no such host|unexpected EOF|\b50[234]\b|toomanyrequests|too many requests|no space left|resource temporarily unavailable|locking/i;
+
+/** Turns a failed build into an error: a Dockerfile problem cannot be retried away; a pull of a base image can. */
+export function buildFailure(detail: string): Error {
+  if (TRANSIENT.test(detail)) return new Error(`failed to build image: ${detail}; retrying`);
+  return ApplicationFailure.nonRetryable(
+    `failed to build image from the Dockerfile: ${detail}; fix the Dockerfile or the files it copies`,
+    ErrorType.imageBuild,
+  );
+}
+
+/** Turns a failed push into an error. 401 stays retryable: the next attempt fetches a fresh ECR token. */
+export function pushFailure(imageRef: string, detail: string): Error {
+  const what = `failed to push image ${imageRef}`;
+  if (/name unknown|NAME_UNKNOWN|repository with name .* does not exist/i.test(detail)) {
+    return ApplicationFailure.nonRetryable(
+      `${what}: ${detail}; create the ECR repository or fix the repository name`,
+      ErrorType.notFound,
+    );
+  }
+  if (/\bdenied\b/i.test(detail) && !/unauthorized|authentication required/i.test(detail)) {
+    return ApplicationFailure.nonRetryable(
+      `${what}: ${detail}; grant the worker's IAM identity push access to the repository`,
+      ErrorType.accessDenied,
+    );
+  }
+  if (/unauthorized|authentication required|\b401\b/i.test(detail)) {
+    return new Error(`${what}: the registry refused the credentials (${detail}); retrying with a fresh token`);
+  }
+  return new Error(`${what}: ${detail}`);
+}

@@ -1,0 +1,152 @@
+/**
+ * The package step: put the tested binary into an image and push it as <registry>/<repository>:<sha>, once.
+ * Credentials come from ECR at each attempt and stay in this process: in a 0700 directory, on stdin, never in
+ * arguments, results, logs or error messages.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import { randomUUID } from 'node:crypto';
+import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { ImageBuilder, WorkerConfig } from '../shared/config.js';
+import { ErrorType } from '../shared/errors.js';
+import type { PackageInput, PackageResult } from '../shared/types.js';
+import { validateSha } from '../shared/validate.js';
+import { describeFailure, runCommand, type CommandOutput } from './command.js';
+import { getRegistryAuth } from './ecr.js';
+import { BINARY_PATH } from './go.js';
+import {
+  authFileContent,
+  authFilePath,
+  buildahCommands,
+  buildFailure,
+  digestFilePath,
+  digestFromPushOutput,
+  dockerCommands,
+  pushFailure,
+  secretsOf,
+  type Command,
+  type ImageCommands,
+} from './image-commands.js';
+import { checked } from './input.js';
+import { findManifest, type FindManifestInput } from './registry-api.js';
+import { checkWorkspace } from './source.js';
+
+/** ECR repository names; the workflow validated them already, this keeps the URL and tag safe regardless. */
+const REPOSITORY_RE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
+
+export function imageActivities(config: WorkerConfig) {
+  return {
+    packageImage: async (input: PackageInput): Promise<PackageResult> => {
+      const { workspace, sha, repository } = checkInput(config, input);
+      const auth = await getRegistryAuth({ region: input.region });
+      const registry = config.registry ?? auth.registry;
+      const imageRef = `${registry}/${repository}:${sha}`;
+      const insecure = config.registryInsecure;
+
+      const existing = await findManifest({ auth, registry, repository, tag: sha, insecure });
+      if (existing) return { imageRef, imageDigest: existing, pushed: false };
+
+      await requireBinary(input.binaryPath);
+      const builder = await chooseBuilder(config.imageBuilder);
+      await mkdir(config.workDir, { recursive: true });
+      const secretsDir = await mkdtemp(join(config.workDir, 'image-'));
+      const commandInput = {
+        workspace,
+        localTag: builder === 'docker' ? imageRef : `localhost/deploy-${sha.slice(0, 12)}:${randomUUID().slice(0, 8)}`,
+        imageRef,
+        registry,
+        insecure,
+        username: auth.username,
+        password: auth.password,
+        secretsDir,
+        storageDir: resolve(config.workDir, 'containers'),
+      };
+      const commands = builder === 'docker' ? dockerCommands(commandInput) : buildahCommands(commandInput);
+      try {
+        if (builder === 'buildah') {
+          await writeFile(authFilePath(commandInput), authFileContent(commandInput), { mode: 0o600 });
+        }
+        const pushed = await buildAndPush(commands, imageRef, secretsOf(auth));
+        const digest =
+          builder === 'docker'
+            ? digestFromPushOutput(pushed.stdout)
+            : (await readFile(digestFilePath(commandInput), 'utf8')).trim();
+        return {
+          imageRef,
+          imageDigest: digest || (await pushedDigest({ auth, registry, repository, sha, insecure })),
+          pushed: true,
+        };
+      } finally {
+        await rm(secretsDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** Logs in (Docker), builds and pushes; once built, the local image is removed whatever happens. Returns the push output. */
+async function buildAndPush(commands: ImageCommands, imageRef: string, secrets: string[]): Promise<CommandOutput> {
+  const run = (cmd: Command): Promise<CommandOutput> => runCommand({ ...cmd, secrets });
+  if (commands.login) {
+    const login = await run(commands.login);
+    if (login.exitCode !== 0) throw pushFailure(imageRef, describeFailure(login));
+  }
+  const built = await run(commands.build);
+  if (built.exitCode !== 0) throw buildFailure(buildError(built));
+  try {
+    const pushed = await run(commands.push);
+    if (pushed.exitCode !== 0) throw pushFailure(imageRef, describeFailure(pushed, 5));
+    return pushed;
+  } finally {
+    // Best effort: a leftover local image costs disk, not correctness.
+    await run(commands.remove);
+  }
+}
+
+async function pushedDigest(i: Omit<FindManifestInput, 'tag'> & { sha: string }): Promise<string> {
+  const digest = await findManifest({ ...i, tag: i.sha });
+  if (!digest) throw new Error(`failed to read the digest of ${i.registry}/${i.repository}:${i.sha} after the push`);
+  return digest;
+}
+
+/** Docker when asked, or when `auto` finds a daemon that answers; buildah otherwise. */
+async function chooseBuilder(wanted: ImageBuilder): Promise<'docker' | 'buildah'> {
+  if (wanted !== 'auto') return wanted;
+  const info = await runCommand({ file: 'docker', args: ['info', '--format', '{{.ServerVersion}}'], timeoutMs: 5_000 });
+  return info.exitCode === 0 ? 'docker' : 'buildah';
+}
+
+/** buildah's `Error:` lines say what in the Dockerfile failed; the progress lines before them do not. */
+function buildError(out: CommandOutput): string {
+  const errors = out.stderr.split('\n').filter((l) => /^(Error|error)\b/.test(l.trim()));
+  return errors.length > 0 ? errors.join('\n') : describeFailure(out, 10);
+}
+
+function checkInput(config: WorkerConfig, input: PackageInput): { workspace: string; sha: string; repository: string } {
+  const workspace = checkWorkspace(config, input.workspace);
+  const sha = checked(() => validateSha(input.sha));
+  if (!REPOSITORY_RE.test(input.repository)) {
+    throw ApplicationFailure.nonRetryable(
+      `invalid repository: ${JSON.stringify(input.repository)} is not an ECR repository name`,
+      ErrorType.invalidInput,
+    );
+  }
+  if (resolve(input.binaryPath) !== resolve(workspace, BINARY_PATH)) {
+    throw ApplicationFailure.nonRetryable(
+      `invalid binaryPath: the Dockerfile copies ${BINARY_PATH}, so the binary must be ${resolve(workspace, BINARY_PATH)}`,
+      ErrorType.invalidInput,
+    );
+  }
+  return { workspace, sha, repository: input.repository };
+}
+
+/** The binary must still be where the build put it: workspaces live on the worker that made them. */
+async function requireBinary(path: string): Promise<void> {
+  try {
+    await access(path);
+  } catch {
+    throw ApplicationFailure.nonRetryable(
+      `failed to package image: the binary ${path} is missing; the build stage must run on this worker first`,
+      ErrorType.invalidInput,
+    );
+  }
+}

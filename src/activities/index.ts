@@ -1,0 +1,18 @@
+/** All activities, built from the worker's configuration. The workflow sees them only as DeployActivities. */
+import type { DeployActivities } from '../shared/activities.js';
+import type { WorkerConfig } from '../shared/config.js';
+import { ecrActivities } from './ecr.js';
+import { ecsActivities } from './ecs.js';
+import { goActivities } from './go.js';
+import { imageActivities } from './image.js';
+import { sourceActivities } from './source.js';
+
+export function createActivities(config: WorkerConfig): DeployActivities {
+  return {
+    ...sourceActivities(config),
+    ...goActivities(config),
+    ...ecrActivities(config),
+    ...imageActivities(config),
+    ...ecsActivities(config),
+  };
+}

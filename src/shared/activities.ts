@@ -1,0 +1,38 @@
+/**
+ * The contract between the workflow and the activities. The workflow proxies this interface;
+ * src/activities/index.ts implements it, and workflow tests can replace any part of it.
+ */
+import type {
+  BuildInput,
+  BuildResult,
+  CheckoutInput,
+  CheckoutResult,
+  CheckRolloutInput,
+  CleanupInput,
+  DeregisterInput,
+  DescribeTargetInput,
+  DescribeTargetResult,
+  PackageInput,
+  PackageResult,
+  RegisterInput,
+  RegisterResult,
+  RolloutSnapshot,
+  TestInput,
+  TestResult,
+  UpdateServiceInput,
+  UpdateServiceResult,
+} from './types.js';
+
+export interface DeployActivities {
+  checkout(input: CheckoutInput): Promise<CheckoutResult>;
+  cleanupWorkspace(input: CleanupInput): Promise<void>;
+  buildApp(input: BuildInput): Promise<BuildResult>;
+  testApp(input: TestInput): Promise<TestResult>;
+  checkRepository(input: { region: string; repository: string }): Promise<{ repositoryUri: string }>;
+  packageImage(input: PackageInput): Promise<PackageResult>;
+  describeTarget(input: DescribeTargetInput): Promise<DescribeTargetResult>;
+  registerTaskDefinition(input: RegisterInput): Promise<RegisterResult>;
+  updateService(input: UpdateServiceInput): Promise<UpdateServiceResult>;
+  checkRollout(input: CheckRolloutInput): Promise<RolloutSnapshot>;
+  deregisterTaskDefinition(input: DeregisterInput): Promise<void>;
+}

@@ -1,0 +1,47 @@
+/** The worker: connects to Temporal, registers the deploy workflow and its activities, runs until SIGTERM. */
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { createActivities } from './activities/index.js';
+import { readWorkerConfig } from './shared/config.js';
+import { connectOptions, readConnectionSettings } from './shared/connection.js';
+import { errorMessage } from './shared/errors.js';
+import { checkNamespace } from './client/connect.js';
+
+/** The worker runs from dist/ (compiled) or, in tests, from src/ (TypeScript): load whichever is beside it. */
+function workflowsPath(): string {
+  const js = fileURLToPath(new URL('./workflows/index.js', import.meta.url));
+  return existsSync(js) ? js : fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+}
+
+async function main(): Promise<void> {
+  const config = readWorkerConfig(process.env, process.cwd());
+  const settings = readConnectionSettings(process.env);
+  await checkNamespace(settings);
+  const connection = await NativeConnection.connect(connectOptions(settings));
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: settings.namespace,
+      taskQueue: settings.taskQueue,
+      workflowsPath: workflowsPath(),
+      activities: createActivities(config),
+      // A deploy's activities are mostly waiting on child processes and HTTP; a few at a time per core is plenty.
+      maxConcurrentActivityTaskExecutions: Number(process.env.DEPLOY_MAX_ACTIVITIES ?? 20),
+      shutdownGraceTime: '30 seconds',
+    });
+    console.error(
+      `worker: polling ${settings.namespace}/${settings.taskQueue} on ${settings.address} (pid ${process.pid})`,
+    );
+    // The SDK's runtime turns SIGINT and SIGTERM into a graceful shutdown: running activities get the grace time.
+    await worker.run();
+    console.error('worker: stopped');
+  } finally {
+    await connection.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`worker: ${errorMessage(err)}`);
+  process.exit(1);
+});

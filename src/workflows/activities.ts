@@ -1,0 +1,75 @@
+/** Activity proxies, each with timeouts and retries fitted to what it does. */
+import { proxyActivities } from '@temporalio/workflow';
+import type { DeployActivities } from '../shared/activities.js';
+import { ErrorType } from '../shared/errors.js';
+
+/** Errors no retry can fix: they fail the stage at once. */
+const nonRetryableErrorTypes = Object.values(ErrorType);
+
+/** Git checkout: network blips are retried, a missing commit is not. */
+export const source = proxyActivities<Pick<DeployActivities, 'checkout' | 'cleanupWorkspace'>>({
+  startToCloseTimeout: '5 minutes',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes,
+  },
+});
+
+/** Compiling and testing heartbeat, so a dead worker is noticed in a minute rather than at the timeout. */
+export const go = proxyActivities<Pick<DeployActivities, 'buildApp' | 'testApp'>>({
+  startToCloseTimeout: '20 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes },
+});
+
+/** Image build and push: registry hiccups and expired tokens are worth several tries. */
+export const image = proxyActivities<Pick<DeployActivities, 'packageImage'>>({
+  startToCloseTimeout: '20 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: {
+    initialInterval: '3s',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 6,
+    nonRetryableErrorTypes,
+  },
+});
+
+/** Short AWS control-plane calls: throttling and 5xx back off and retry. */
+export const aws = proxyActivities<
+  Pick<
+    DeployActivities,
+    | 'checkRepository'
+    | 'describeTarget'
+    | 'registerTaskDefinition'
+    | 'updateService'
+    | 'checkRollout'
+    | 'deregisterTaskDefinition'
+  >
+>({
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes,
+  },
+});
+
+/** Compensation must not give up early: it keeps trying for much longer than a forward step. */
+export const awsCompensation = proxyActivities<
+  Pick<DeployActivities, 'updateService' | 'checkRollout' | 'deregisterTaskDefinition'>
+>({
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 30,
+    nonRetryableErrorTypes,
+  },
+});

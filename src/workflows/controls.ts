@@ -1,0 +1,109 @@
+/** How people and other deploys steer a running deploy: approve, cancel, supersede, and the progress query. */
+import { log, setHandler, workflowInfo, type CancellationScope } from '@temporalio/workflow';
+import { validatePerson } from '../shared/validate.js';
+import type { ApprovalView } from '../shared/types.js';
+import {
+  approveSignal,
+  approveUpdate,
+  cancelSignal,
+  predecessorDoneSignal,
+  progressQuery,
+  supersedeSignal,
+  type ApproveRequest,
+} from './messages.js';
+import type { DeployState } from './state.js';
+
+export interface EndRequest {
+  kind: 'cancelled' | 'superseded';
+  by: string;
+  reason: string;
+  at: string;
+}
+
+export class Controls {
+  /** Why the deploy was stopped from outside, when it was. */
+  ended: EndRequest | undefined;
+  /** Newer deploys of the same service to tell once this one has let go of it. */
+  readonly successors = new Set<string>();
+  /** Older deploys of the same service that still hold it. */
+  readonly predecessors = new Set<string>();
+
+  constructor(
+    private readonly state: DeployState,
+    private readonly scope: CancellationScope,
+  ) {
+    setHandler(progressQuery, () => state.progress());
+    setHandler(approveSignal, (req) => {
+      const refusal = this.approvalRefusal(req, false);
+      if (refusal) log.warn(`approve signal ignored: ${refusal}`);
+      else this.approve(req);
+    });
+    setHandler(approveUpdate, (req) => this.approve(req), {
+      validator: (req: ApproveRequest) => {
+        const refusal = this.approvalRefusal(req, true);
+        if (refusal) throw new Error(refusal);
+      },
+    });
+    setHandler(cancelSignal, (req) => {
+      const by = safeName(req?.by) ?? 'unknown';
+      const reason =
+        typeof req?.reason === 'string' && req.reason.trim() ? req.reason.trim().slice(0, 500) : 'no reason given';
+      this.stop({ kind: 'cancelled', by, reason, at: new Date().toISOString() });
+    });
+    setHandler(supersedeSignal, (req) => {
+      this.successors.add(req.by);
+      this.stop({
+        kind: 'superseded',
+        by: req.by,
+        reason: `superseded by ${req.sha.slice(0, 12)}`,
+        at: new Date().toISOString(),
+      });
+    });
+    setHandler(predecessorDoneSignal, ({ workflowId }) => {
+      this.predecessors.delete(workflowId);
+    });
+  }
+
+  private stop(request: EndRequest): void {
+    if (this.state.result) return;
+    this.ended ??= request;
+    log.info(`deploy ${request.kind} by ${request.by}: ${request.reason}`);
+    this.scope.cancel();
+  }
+
+  /** Why an approval is refused, or undefined when it is accepted. Signals may approve early; the update may not. */
+  private approvalRefusal(req: ApproveRequest, mustBeWaiting: boolean): string | undefined {
+    const { approval, status, result } = this.state;
+    const id = workflowInfo().workflowId;
+    if (safeName(req?.by) === undefined) return 'approve needs "by": the approver\'s name';
+    if (result) return `deploy ${id} has finished (${result.status}); nothing to approve`;
+    if (!approval.required) return `deploy ${id} does not require approval`;
+    if (approval.state !== 'pending') return `deploy ${id} was already ${approval.state}`;
+    if (mustBeWaiting && status !== 'awaiting_approval')
+      return `deploy ${id} is not waiting for approval yet (status ${status})`;
+    const allowed = this.state.input.options?.approvers ?? [];
+    if (allowed.length > 0 && !allowed.includes(req.by)) {
+      return `approver "${req.by}" is not allowed to approve ${id}; allowed: ${allowed.join(', ')}`;
+    }
+    return undefined;
+  }
+
+  private approve(req: ApproveRequest): ApprovalView {
+    const approval = this.state.approval;
+    approval.state = 'approved';
+    approval.by = req.by;
+    approval.at = new Date().toISOString();
+    if (typeof req.comment === 'string' && req.comment) approval.comment = req.comment.slice(0, 500);
+    log.info(`deploy approved by ${req.by}`);
+    this.state.publish();
+    return approval;
+  }
+}
+
+function safeName(value: unknown): string | undefined {
+  try {
+    return validatePerson(value, 'by');
+  } catch {
+    return undefined;
+  }
+}

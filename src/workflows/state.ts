@@ -1,0 +1,164 @@
+/** What a deploy knows about itself while it runs: stages, status, approval, rollout. Pure bookkeeping. */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { SEARCH_ATTRIBUTES } from '../shared/names.js';
+import type {
+  ApprovalView,
+  DeployInput,
+  DeployProgress,
+  DeployResult,
+  DeployStatus,
+  RolloutSnapshot,
+  StageName,
+  StageRecord,
+  StageStatus,
+} from '../shared/types.js';
+
+const saService = defineSearchAttributeKey(SEARCH_ATTRIBUTES.service, SearchAttributeType.KEYWORD);
+const saSha = defineSearchAttributeKey(SEARCH_ATTRIBUTES.sha, SearchAttributeType.KEYWORD);
+const saStage = defineSearchAttributeKey(SEARCH_ATTRIBUTES.stage, SearchAttributeType.KEYWORD);
+const saStatus = defineSearchAttributeKey(SEARCH_ATTRIBUTES.status, SearchAttributeType.KEYWORD);
+
+/** The status people see while a stage runs. */
+const STATUS_OF_STAGE: Partial<Record<StageName, DeployStatus>> = {
+  checkout: 'building',
+  build: 'building',
+  test: 'testing',
+  package: 'packaging',
+  register: 'registering',
+  approval: 'awaiting_approval',
+  update: 'updating',
+  wait_stable: 'waiting_stable',
+  rollback: 'rolling_back',
+};
+
+export class DeployState {
+  status: DeployStatus = 'queued';
+  stage: StageName | undefined;
+  /** The first stage that failed (test and package overlap, so this is not always the latest stage). */
+  failedStage: StageName | undefined;
+  readonly stages: StageRecord[] = [];
+  rollout: RolloutSnapshot | undefined;
+  approval: ApprovalView;
+  imageRef: string | undefined;
+  imageDigest: string | undefined;
+  taskDefinitionArn: string | undefined;
+  previousTaskDefinitionArn: string | undefined;
+  result: DeployResult | undefined;
+
+  constructor(
+    readonly input: DeployInput,
+    private readonly searchAttributes: boolean,
+  ) {
+    const required = input.options?.requireApproval === true;
+    this.approval = { required, state: required ? 'pending' : 'not_required' };
+    if (searchAttributes) {
+      upsertSearchAttributes([
+        { key: saService, value: `${input.target.cluster}/${input.target.service}` },
+        { key: saSha, value: input.sha },
+        { key: saStatus, value: this.status },
+      ]);
+    }
+    this.publish();
+  }
+
+  /** Runs one stage, recording its timing and outcome. Stages may overlap (test and package do). */
+  async run<T>(name: StageName, fn: () => Promise<T>): Promise<T> {
+    const record: StageRecord = { name, status: 'running', startedAt: new Date().toISOString() };
+    this.stages.push(record);
+    this.stage = name;
+    this.setStatus(STATUS_OF_STAGE[name] ?? this.status);
+    const started = Date.now();
+    try {
+      const value = await fn();
+      this.finish(record, 'succeeded', started);
+      return value;
+    } catch (err) {
+      const cancelled = isCancelled(err);
+      if (!cancelled) this.failedStage ??= name;
+      this.finish(record, cancelled ? 'cancelled' : 'failed', started);
+      throw err;
+    }
+  }
+
+  skip(name: StageName, detail: string): void {
+    this.stages.push({ name, status: 'skipped', startedAt: new Date().toISOString(), durationMs: 0, detail });
+    this.publish();
+  }
+
+  setStatus(status: DeployStatus): void {
+    if (status === this.status) return;
+    this.status = status;
+    if (this.searchAttributes) {
+      const pairs = [{ key: saStatus, value: status }];
+      upsertSearchAttributes(this.stage ? [...pairs, { key: saStage, value: this.stage }] : pairs);
+    }
+    this.publish();
+  }
+
+  setRollout(snapshot: RolloutSnapshot): void {
+    this.rollout = snapshot;
+    this.publish();
+  }
+
+  progress(): DeployProgress {
+    const { sha, target } = this.input;
+    const view: DeployProgress = {
+      status: this.status,
+      sha,
+      service: target.service,
+      cluster: target.cluster,
+      stages: this.stages,
+      approval: this.approval,
+    };
+    if (this.stage) view.stage = this.stage;
+    if (this.rollout) view.rollout = this.rollout;
+    if (this.imageRef) view.imageRef = this.imageRef;
+    if (this.taskDefinitionArn) view.taskDefinitionArn = this.taskDefinitionArn;
+    if (this.previousTaskDefinitionArn) view.previousTaskDefinitionArn = this.previousTaskDefinitionArn;
+    if (this.result) view.result = this.result;
+    return view;
+  }
+
+  private finish(record: StageRecord, status: StageStatus, started: number): void {
+    record.status = status;
+    record.durationMs = Date.now() - started;
+    this.publish();
+  }
+
+  /** Keeps the Temporal UI's "current details" in step with the deploy, in words. */
+  publish(): void {
+    const { sha, target } = this.input;
+    const lines = [
+      `**${target.cluster}/${target.service}** at \`${sha.slice(0, 12)}\`: **${this.status}**`,
+      '',
+      '| stage | status | time |',
+      '|---|---|---|',
+      ...this.stages.map(
+        (s) => `| ${s.name} | ${s.status} | ${s.durationMs === undefined ? '' : `${s.durationMs} ms`} |`,
+      ),
+    ];
+    if (this.imageRef) lines.push('', `image: \`${this.imageRef}\``);
+    if (this.taskDefinitionArn) lines.push(`task definition: \`${this.taskDefinitionArn}\``);
+    if (this.rollout) {
+      const r = this.rollout;
+      lines.push(
+        `rollout: ${r.rolloutState ?? r.state}, running ${r.running}/${r.desired}, pending ${r.pending}, failed ${r.failedTasks}`,
+      );
+    }
+    if (this.approval.state === 'pending' && this.status === 'awaiting_approval') {
+      lines.push(
+        '',
+        'Waiting for approval: send the `approve` signal `{"by": "you"}` or `cancel` `{"by": "you", "reason": "..."}`.',
+      );
+    }
+    setCurrentDetails(lines.join('\n'));
+  }
+}
+
+function isCancelled(err: unknown): boolean {
+  return (
+    err instanceof Error &&
+    (err.name === 'CancelledFailure' || (err.cause instanceof Error && err.cause.name === 'CancelledFailure'))
+  );
+}

@@ -1,0 +1,137 @@
+import {
+  authFileContent,
+  buildFailure,
+  buildahCommands,
+  digestFromPushOutput,
+  dockerCommands,
+  pushFailure,
+  secretsOf,
+  type ImageCommandInput,
+} from '../../src/activities/image-commands.js';
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../../src/shared/errors.js';
+
+const input: ImageCommandInput = {
+  workspace: '/w/workspaces/d1',
+  localTag: 'localhost/deploy-abc:1234',
+  imageRef: 'registry.example:5000/my-app:abc',
+  registry: 'registry.example:5000',
+  insecure: true,
+  username: 'AWS',
+  password: 's3cret-token',
+  secretsDir: '/w/image-x',
+  storageDir: '/w/containers',
+};
+
+describe('buildahCommands', () => {
+  const cmds = buildahCommands(input);
+
+  it('builds the workspace Dockerfile with vfs storage under the work dir', () => {
+    expect(cmds.build.args).toEqual([
+      '--root',
+      '/w/containers/root',
+      '--runroot',
+      '/w/containers/run',
+      '--storage-driver',
+      'vfs',
+      'bud',
+      '--isolation',
+      'chroot',
+      '--format',
+      'docker',
+      '-f',
+      '/w/workspaces/d1/Dockerfile',
+      '-t',
+      'localhost/deploy-abc:1234',
+      '/w/workspaces/d1',
+    ]);
+  });
+
+  it('pushes the local tag to the image ref with an auth file, plain HTTP only for an insecure registry', () => {
+    expect(cmds.push.args).toEqual(
+      expect.arrayContaining([
+        '--tls-verify=false',
+        '--authfile',
+        '/w/image-x/auth.json',
+        'docker://' + input.imageRef,
+      ]),
+    );
+    expect(buildahCommands({ ...input, insecure: false }).push.args).toContain('--tls-verify=true');
+  });
+
+  it('never puts the password in an argument or the environment', () => {
+    const all = JSON.stringify(
+      [buildahCommands(input), dockerCommands(input)].flatMap((c) => [c.build, c.push, c.remove]),
+    );
+    for (const secret of secretsOf(input)) expect(all).not.toContain(secret);
+  });
+});
+
+describe('dockerCommands', () => {
+  it('logs in with the password on stdin and a private DOCKER_CONFIG', () => {
+    const { login, push } = dockerCommands(input);
+    expect(login?.args).toEqual(['login', '--username', 'AWS', '--password-stdin', 'registry.example:5000']);
+    expect(login?.stdin).toBe('s3cret-token');
+    expect(login?.env).toEqual({ DOCKER_CONFIG: '/w/image-x' });
+    expect(push.args).toEqual(['push', input.imageRef]);
+    expect(push.env).toEqual({ DOCKER_CONFIG: '/w/image-x' });
+  });
+});
+
+describe('authFileContent', () => {
+  it('holds base64 user:password for the registry, as containers-auth.json expects', () => {
+    const parsed = JSON.parse(authFileContent(input)) as { auths: Record<string, { auth: string }> };
+    const auth = parsed.auths['registry.example:5000']?.auth ?? '';
+    expect(Buffer.from(auth, 'base64').toString()).toBe('AWS:s3cret-token');
+  });
+});
+
+describe('digestFromPushOutput', () => {
+  it('reads the digest docker push prints', () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    expect(digestFromPushOutput(`abc: digest: ${digest} size: 528\n`)).toBe(digest);
+    expect(digestFromPushOutput('nothing here')).toBeUndefined();
+  });
+});
+
+describe('buildFailure', () => {
+  it('makes a Dockerfile problem a non-retryable ImageBuildError that says what to fix', () => {
+    const err = buildFailure('Error: building at STEP "COPY missing /x": no such file or directory');
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect((err as ApplicationFailure).type).toBe(ErrorType.imageBuild);
+    expect((err as ApplicationFailure).nonRetryable).toBe(true);
+    expect(err.message).toMatch(/^failed to build image from the Dockerfile: .*COPY missing.*; fix the Dockerfile/);
+  });
+
+  it('keeps a network failure (pulling a base image) retryable', () => {
+    const err = buildFailure('Error: pinging container registry docker.io: dial tcp: i/o timeout');
+    expect(err).not.toBeInstanceOf(ApplicationFailure);
+  });
+});
+
+describe('pushFailure', () => {
+  const ref = input.imageRef;
+
+  it('keeps 401 retryable, so the next attempt fetches a fresh token', () => {
+    const err = pushFailure(ref, 'unauthorized: authentication required');
+    expect(err).not.toBeInstanceOf(ApplicationFailure);
+    expect(err.message).toContain('refused the credentials');
+  });
+
+  it('makes a missing repository a non-retryable NotFound', () => {
+    const err = pushFailure(ref, "name unknown: The repository with name 'my-app' does not exist");
+    expect((err as ApplicationFailure).type).toBe(ErrorType.notFound);
+    expect((err as ApplicationFailure).nonRetryable).toBe(true);
+  });
+
+  it('makes a denied push a non-retryable AccessDenied', () => {
+    const err = pushFailure(ref, 'denied: User: x is not authorized to perform: ecr:InitiateLayerUpload');
+    expect((err as ApplicationFailure).type).toBe(ErrorType.accessDenied);
+  });
+
+  it('keeps a network failure retryable', () => {
+    const err = pushFailure(ref, 'dial tcp 127.0.0.1:5000: connect: connection refused');
+    expect(err).not.toBeInstanceOf(ApplicationFailure);
+    expect(err.message).toBe(`failed to push image ${ref}: dial tcp 127.0.0.1:5000: connect: connection refused`);
+  });
+});

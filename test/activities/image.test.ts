@@ -1,0 +1,153 @@
+/**
+ * packageImage end to end: a real buildah build, a push to a real registry, and ECR credentials from a real moto
+ * server, whose token is the registry's htpasswd login.
+ */
+import { execa } from 'execa';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { goActivities } from '../../src/activities/go.js';
+import { imageActivities } from '../../src/activities/image.js';
+import { findManifest } from '../../src/activities/registry-api.js';
+import { ErrorType } from '../../src/shared/errors.js';
+import type { PackageInput } from '../../src/shared/types.js';
+import { failureOf, runActivity } from '../support/activity.js';
+import { startMoto, type MotoServer } from '../support/moto.js';
+import { manifestDigest, pullImage, startRegistry, type TestRegistry } from '../support/registry.js';
+import { COLD_GO_BUILD_MS, makeWorkspace, removeWorkspace, testConfig } from '../support/workspace.js';
+
+const region = 'us-east-1';
+const repository = 'my-app';
+const savedEnv = { ...process.env };
+const workspaces: string[] = [];
+let registry: TestRegistry;
+let moto: MotoServer;
+let config: ReturnType<typeof testConfig>;
+
+const newSha = (): string => randomBytes(20).toString('hex');
+
+/** A workspace as the build stage leaves it: app/, Dockerfile and the compiled build/app. */
+async function builtWorkspace(label: string): Promise<{ workspace: string; binaryPath: string; binarySha256: string }> {
+  const workspace = await makeWorkspace(config, label);
+  workspaces.push(workspace);
+  const built = await runActivity(goActivities(config).buildApp, { workspace });
+  return { workspace, ...built };
+}
+
+function packageInput(workspace: string, sha: string): PackageInput {
+  return { workspace, binaryPath: join(workspace, 'build/app'), region, repository, sha };
+}
+
+beforeAll(async () => {
+  [registry, moto] = await Promise.all([startRegistry(), startMoto()]);
+  Object.assign(process.env, moto.env, { AWS_REGION: region });
+  config = testConfig({ registry: registry.address, registryInsecure: true, imageBuilder: 'buildah' });
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  await Promise.all([registry?.stop(), moto?.stop(), ...workspaces.map(removeWorkspace)]);
+});
+
+describe('packageImage', () => {
+  const sha = newSha();
+  let first: Awaited<ReturnType<typeof builtWorkspace>>;
+
+  beforeAll(async () => {
+    first = await builtWorkspace('image');
+  }, COLD_GO_BUILD_MS);
+
+  it('pushes an image of the tested binary as <registry>/<repository>:<sha> and returns its digest', async () => {
+    const { packageImage } = imageActivities(config);
+    const result = await runActivity(packageImage, packageInput(first.workspace, sha));
+
+    expect(result.imageRef).toBe(`${registry.address}/${repository}:${sha}`);
+    expect(result.pushed).toBe(true);
+    expect(result.imageDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(await manifestDigest(registry.address, repository, sha)).toBe(result.imageDigest);
+
+    const image = await pullImage(registry.address, repository, sha);
+    try {
+      const binary = await readFile(join(image.rootfs, 'app'));
+      expect(createHash('sha256').update(binary).digest('hex')).toBe(first.binarySha256);
+      expect(image.config.config).toMatchObject({
+        User: '65534:65534',
+        Entrypoint: ['/app'],
+        ExposedPorts: { '8080/tcp': {} },
+      });
+    } finally {
+      await image.remove();
+    }
+  });
+
+  it('leaves no local image behind in the worker storage', async () => {
+    const storage = resolve(config.workDir, 'containers');
+    const { stdout } = await execa('buildah', [
+      ...['--root', `${storage}/root`, '--runroot', `${storage}/run`, '--storage-driver', 'vfs'],
+      ...['images', '--format', '{{.Name}}:{{.Tag}}'],
+    ]);
+    expect(stdout).not.toContain(sha.slice(0, 12));
+  });
+
+  it('returns the pushed image without building again when the tag is already in the registry', async () => {
+    // Without a Dockerfile or binary, any build would fail: success proves nothing was built.
+    await rm(join(first.workspace, 'Dockerfile'));
+    await rm(join(first.workspace, 'build'), { recursive: true });
+
+    const again = await runActivity(imageActivities(config).packageImage, packageInput(first.workspace, sha));
+
+    expect(again).toEqual({
+      imageRef: `${registry.address}/${repository}:${sha}`,
+      imageDigest: await manifestDigest(registry.address, repository, sha),
+      pushed: false,
+    });
+  });
+
+  it(
+    'fails non-retryably with ImageBuildError naming the Dockerfile step, and pushes nothing',
+    async () => {
+      const { workspace } = await builtWorkspace('image-bad-dockerfile');
+      await writeFile(
+        join(workspace, 'Dockerfile'),
+        'FROM scratch\nCOPY build/app /app\nCOPY missing.txt /missing.txt\n',
+      );
+      await writeFile(join(workspace, '.dockerignore'), '');
+      const badSha = newSha();
+
+      const err = await failureOf(runActivity(imageActivities(config).packageImage, packageInput(workspace, badSha)));
+
+      expect(err.type).toBe(ErrorType.imageBuild);
+      expect(err.nonRetryable).toBe(true);
+      expect(err.message).toMatch(/^failed to build image from the Dockerfile: .*COPY missing\.txt/);
+      expect(err.message).not.toContain(registry.password);
+      expect(await manifestDigest(registry.address, repository, badSha)).toBeUndefined();
+    },
+    COLD_GO_BUILD_MS,
+  );
+
+  it('refuses to package when the build stage left no binary', async () => {
+    const workspace = await makeWorkspace(config, 'image-no-binary');
+    workspaces.push(workspace);
+    const err = await failureOf(runActivity(imageActivities(config).packageImage, packageInput(workspace, newSha())));
+    expect(err.type).toBe(ErrorType.invalidInput);
+    expect(err.message).toContain('build stage must run on this worker first');
+  });
+});
+
+describe('findManifest', () => {
+  it('keeps a refused login (401) retryable and never shows the password', async () => {
+    const auth = { registry: registry.address, username: 'AWS', password: 'wrong-password' };
+    const err: unknown = await runActivity(findManifest, {
+      auth,
+      registry: registry.address,
+      repository,
+      tag: 'any',
+      insecure: true,
+    }).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toContain('refused the credentials (401)');
+    expect((err as Error).message).not.toContain('wrong-password');
+    expect((err as { nonRetryable?: boolean }).nonRetryable).toBeFalsy();
+  });
+});

@@ -1,0 +1,147 @@
+/** checkout against a real git repository made by the test. */
+import { execa } from 'execa';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sourceActivities } from '../../src/activities/source.js';
+import type { WorkerConfig } from '../../src/shared/config.js';
+import { ErrorType } from '../../src/shared/errors.js';
+import { failureOf, runActivity } from '../support/activity.js';
+
+let dir: string;
+let repo: string;
+let config: WorkerConfig;
+
+async function git(...args: string[]): Promise<string> {
+  const { stdout } = await execa('git', ['-C', repo, ...args], {
+    env: { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' },
+  });
+  return stdout.trim();
+}
+
+async function commit(file: string, content: string): Promise<string> {
+  await writeFile(join(repo, file), content);
+  await git('add', file);
+  await git('commit', '--quiet', '-m', `write ${file}`);
+  return await git('rev-parse', 'HEAD');
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'source-test-'));
+  repo = join(dir, 'repo');
+  await execa('git', ['init', '--quiet', '--initial-branch', 'main', repo]);
+  config = {
+    sourceRepo: repo,
+    workDir: join(dir, 'work'),
+    registryInsecure: false,
+    imageBuilder: 'auto',
+    taskQueue: 't',
+  };
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('checkout', () => {
+  it('writes the tree of the commit into workspaces/<deployId>, without .git', async () => {
+    const first = await commit('hello.txt', 'first\n');
+    await commit('hello.txt', 'second\n');
+    const source = sourceActivities(config);
+
+    const { workspace } = await runActivity(source.checkout, { sha: first, deployId: 'deploy-1' });
+
+    expect(workspace).toBe(join(config.workDir, 'workspaces/deploy-1'));
+    expect(await readFile(join(workspace, 'hello.txt'), 'utf8')).toBe('first\n');
+    expect(await exists(join(workspace, '.git'))).toBe(false);
+  });
+
+  it('fetches a commit made after the mirror was created', async () => {
+    const source = sourceActivities(config);
+    await runActivity(source.checkout, { sha: await git('rev-parse', 'HEAD'), deployId: 'deploy-2' });
+    const later = await commit('later.txt', 'later\n');
+
+    const { workspace } = await runActivity(source.checkout, { sha: later, deployId: 'deploy-3' });
+
+    expect(await readFile(join(workspace, 'later.txt'), 'utf8')).toBe('later\n');
+  });
+
+  it('starts from an empty workspace when retried, so nothing from an earlier attempt remains', async () => {
+    const source = sourceActivities(config);
+    const sha = await git('rev-parse', 'HEAD');
+    const { workspace } = await runActivity(source.checkout, { sha, deployId: 'deploy-retry' });
+    await writeFile(join(workspace, 'leftover.txt'), 'from a failed attempt');
+
+    await runActivity(source.checkout, { sha, deployId: 'deploy-retry' });
+
+    expect(await exists(join(workspace, 'leftover.txt'))).toBe(false);
+    expect(await exists(join(workspace, 'later.txt'))).toBe(true);
+  });
+
+  it('fails non-retryably, naming the sha and the repository, for a commit the repository does not have', async () => {
+    const sha = 'f'.repeat(40);
+    const err = await failureOf(runActivity(sourceActivities(config).checkout, { sha, deployId: 'deploy-missing' }));
+
+    expect(err.type).toBe(ErrorType.invalidInput);
+    expect(err.nonRetryable).toBe(true);
+    expect(err.message).toContain(`sha: commit ${sha} is not in the source repository ${repo}`);
+  });
+
+  it('refuses a deployId that could leave the workspaces folder', async () => {
+    const sha = await git('rev-parse', 'HEAD');
+    for (const deployId of ['../escape', 'a/b', '.hidden', '']) {
+      const err = await failureOf(runActivity(sourceActivities(config).checkout, { sha, deployId }));
+      expect(err.type).toBe(ErrorType.invalidInput);
+      expect(err.nonRetryable).toBe(true);
+    }
+    expect(await exists(join(config.workDir, 'escape'))).toBe(false);
+  });
+
+  it('refuses a short or malformed sha before touching git', async () => {
+    const err = await failureOf(runActivity(sourceActivities(config).checkout, { sha: 'abc123', deployId: 'd' }));
+    expect(err.type).toBe(ErrorType.invalidInput);
+    expect(err.message).toContain('invalid sha');
+  });
+
+  it('keeps a fetch failure retryable, since the source may come back', async () => {
+    const broken = { ...config, sourceRepo: join(dir, 'no-such-repo'), workDir: join(dir, 'work-broken') };
+    const err: unknown = await runActivity(sourceActivities(broken).checkout, {
+      sha: 'e'.repeat(40),
+      deployId: 'deploy-offline',
+    }).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/^failed to fetch .*no-such-repo/);
+    expect((err as { nonRetryable?: boolean }).nonRetryable).toBeFalsy();
+  });
+
+  it('never shows a token from the repository URL in its messages', async () => {
+    const withToken = { ...config, sourceRepo: 'http://deploy:s3cret@127.0.0.1:9/repo.git', workDir: join(dir, 'w2') };
+    const err: unknown = await runActivity(sourceActivities(withToken).checkout, {
+      sha: 'e'.repeat(40),
+      deployId: 'deploy-token',
+    }).catch((e: unknown) => e);
+
+    expect((err as Error).message).toContain('failed to fetch http://127.0.0.1:9/repo.git');
+    expect((err as Error).message).not.toContain('s3cret');
+  });
+});
+
+describe('cleanupWorkspace', () => {
+  it('removes the workspace and succeeds again when it is already gone', async () => {
+    const source = sourceActivities(config);
+    const { workspace } = await runActivity(source.checkout, { sha: await git('rev-parse', 'HEAD'), deployId: 'gone' });
+
+    await runActivity(source.cleanupWorkspace, { deployId: 'gone' });
+    await runActivity(source.cleanupWorkspace, { deployId: 'gone' });
+
+    expect(await exists(workspace)).toBe(false);
+  });
+});

@@ -1,0 +1,100 @@
+/** Scripted activities for workflow tests: a happy pipeline by default, with any step replaceable. */
+import { ApplicationFailure } from '@temporalio/common';
+import type { DeployActivities } from '../../src/shared/activities.js';
+import type { DeployInput, RolloutSnapshot } from '../../src/shared/types.js';
+
+export const SHA = 'a'.repeat(40);
+export const PREVIOUS = 'arn:aws:ecs:us-east-1:123456789012:task-definition/web:1';
+export const NEW = 'arn:aws:ecs:us-east-1:123456789012:task-definition/web:2';
+
+export function input(overrides: Partial<DeployInput> = {}): DeployInput {
+  return {
+    sha: SHA,
+    target: { region: 'us-east-1', cluster: 'prod', service: 'web', repository: 'web', containerName: 'web' },
+    options: { pollIntervalMs: 1000, stableTimeoutMs: 60_000 },
+    ...overrides,
+  };
+}
+
+export function snapshot(state: RolloutSnapshot['state'], running = 2): RolloutSnapshot {
+  return {
+    state,
+    deploymentId: 'ecs-svc/2',
+    rolloutState: { in_progress: 'IN_PROGRESS', completed: 'COMPLETED', failed: 'FAILED', rolled_back: 'COMPLETED' }[
+      state
+    ],
+    desired: 2,
+    running,
+    pending: 2 - running,
+    failedTasks: state === 'failed' ? 3 : 0,
+    events: [{ createdAt: '2026-01-01T00:00:00Z', message: '(service web) has started 1 tasks' }],
+    stoppedTasks:
+      state === 'failed'
+        ? [
+            {
+              taskArn: 'arn:aws:ecs:us-east-1:1:task/prod/abc',
+              stoppedReason: 'Essential container in task exited',
+              containers: [{ name: 'web', exitCode: 1 }],
+            },
+          ]
+        : [],
+  };
+}
+
+export interface Recorder {
+  calls: { name: string; input: unknown }[];
+  count(name: string): number;
+}
+
+/** Builds activities that record their calls. `service` tracks which revision the fake ECS service runs. */
+export function fakeActivities(overrides: Partial<DeployActivities> = {}): DeployActivities & Recorder {
+  const calls: Recorder['calls'] = [];
+  let running = PREVIOUS;
+  const rec =
+    <I, O>(name: string, fn: (i: I) => Promise<O>) =>
+    async (i: I): Promise<O> => {
+      calls.push({ name, input: i });
+      return await fn(i);
+    };
+  const base: DeployActivities = {
+    checkout: async ({ deployId }) => ({ workspace: `/work/ws/${deployId}` }),
+    cleanupWorkspace: async () => undefined,
+    buildApp: async ({ workspace }) => ({ binaryPath: `${workspace}/build/app`, binarySha256: 'f'.repeat(64) }),
+    testApp: async () => ({ passed: 2, packages: 1 }),
+    checkRepository: async () => ({ repositoryUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/web' }),
+    packageImage: async ({ sha }) => ({
+      imageRef: `127.0.0.1:5000/web:${sha}`,
+      imageDigest: 'sha256:abc',
+      pushed: true,
+    }),
+    describeTarget: async () => ({
+      serviceArn: 'arn:svc',
+      taskDefinitionArn: running,
+      desiredCount: 2,
+      primaryDeploymentId: 'ecs-svc/1',
+    }),
+    registerTaskDefinition: async () => ({
+      taskDefinitionArn: NEW,
+      created: true,
+      diff: ['containers[web].image: old -> new'],
+    }),
+    updateService: async ({ taskDefinitionArn }) => {
+      const previousTaskDefinitionArn = running;
+      const changed = running !== taskDefinitionArn;
+      running = taskDefinitionArn;
+      return { previousTaskDefinitionArn, deploymentId: 'ecs-svc/2', changed };
+    },
+    checkRollout: async () => snapshot('completed'),
+    deregisterTaskDefinition: async () => undefined,
+  };
+  const merged = { ...base, ...overrides } as unknown as Record<string, (i: unknown) => Promise<unknown>>;
+  const wrapped = Object.fromEntries(
+    Object.entries(merged).map(([name, fn]) => [name, rec(name, fn)]),
+  ) as unknown as DeployActivities;
+  return Object.assign(wrapped, {
+    calls,
+    count: (name: string) => calls.filter((c) => c.name === name).length,
+  });
+}
+
+export const nonRetryable = (message: string, type: string) => ApplicationFailure.nonRetryable(message, type);
