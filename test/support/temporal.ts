@@ -67,7 +67,7 @@ export async function startDevServer(opts: { dbFile?: string; ui?: boolean } = {
     'warn',
     ...searchAttributeArgs(),
   ];
-  if (opts.ui) args.push('--ui-port', String(uiPort), '--ui-disable-news-fetch');
+  if (opts.ui) args.push('--ui-port', String(uiPort));
   else args.push('--headless');
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
   const service = await startService({ name: 'temporal', command: `${TOOLS_BIN}/temporal`, args, waitPort: port });

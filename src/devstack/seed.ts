@@ -10,7 +10,6 @@ import {
   ECSClient,
   RegisterTaskDefinitionCommand,
 } from '@aws-sdk/client-ecs';
-import { MOTO_CREDENTIALS } from './moto.js';
 
 export interface SeedInput {
   endpoint: string;
@@ -31,6 +30,9 @@ export interface SeedResult {
   /** The revision the service runs. */
   taskDefinitionArn: string;
 }
+
+/** The emulator accepts any keys; these are not secrets. */
+export const MOTO_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 /** moto's default account. */
 const ACCOUNT = '123456789012';
@@ -111,4 +113,24 @@ async function ensureRepository(ecr: ECRClient, name: string): Promise<string> {
   }
   const created = await ecr.send(new CreateRepositoryCommand({ repositoryName: name }));
   return created.repository?.repositoryUri ?? '';
+}
+
+/** `node dist/devstack/seed.js` seeds the stack described by the environment (see scripts/stack-up.sh). */
+if (process.argv[1]?.endsWith('/devstack/seed.js')) {
+  const env = process.env;
+  seedEcs({
+    endpoint: env.AWS_ENDPOINT_URL ?? '',
+    region: env.AWS_REGION ?? 'us-east-1',
+    cluster: env.ECS_CLUSTER ?? '',
+    service: env.ECS_SERVICE ?? '',
+    repository: env.ECR_REPOSITORY ?? '',
+    containerName: env.CONTAINER_NAME ?? '',
+    family: env.TASK_FAMILY ?? env.ECS_SERVICE ?? '',
+  }).then(
+    (r) => console.log(`seeded ${r.serviceArn} on ${r.taskDefinitionArn}`),
+    (err: unknown) => {
+      console.error(`failed to seed the emulator: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    },
+  );
 }
