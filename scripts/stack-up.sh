@@ -90,7 +90,7 @@ set -a
 set +a
 TASK_FAMILY=hello node "$root/dist/devstack/seed.js"
 
-worker_env=(DEPLOY_SOURCE_REPO="${DEPLOY_SOURCE_REPO:-$root}" DEPLOY_WORK_DIR="$stack/work" DEPLOY_REGISTRY_INSECURE=true)
+worker_env=(DEPLOY_SOURCE_REPO="${DEPLOY_SOURCE_REPO:-$root}" DEPLOY_WORK_DIR="$stack/work" DEPLOY_CACHE_DIR="${DEPLOY_CACHE_DIR:-$root/.cache}" DEPLOY_REGISTRY_INSECURE=true)
 setsid env "${worker_env[@]}" node "$root/dist/worker.js" >"$stack/logs/worker.log" 2>&1 </dev/null &
 echo "$! worker" >>"$stack/pids"
 for _ in $(seq 1 100); do

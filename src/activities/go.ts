@@ -20,8 +20,8 @@ export function goActivities(config: WorkerConfig) {
     CGO_ENABLED: '0',
     GOOS: 'linux',
     GOARCH: 'amd64',
-    GOCACHE: resolve(config.workDir, 'cache/go-build'),
-    GOMODCACHE: resolve(config.workDir, 'cache/go-mod'),
+    GOCACHE: resolve(config.cacheDir, 'go-build'),
+    GOMODCACHE: resolve(config.cacheDir, 'go-mod'),
     // Never download a toolchain mid-deploy: a go.mod asking for a newer Go fails with a clear message instead.
     GOTOOLCHAIN: 'local',
     GOFLAGS: '-buildvcs=false',

@@ -9,8 +9,10 @@ export type ImageBuilder = 'auto' | 'docker' | 'buildah';
 export interface WorkerConfig {
   /** Git URL or local path the deploys check out from (DEPLOY_SOURCE_REPO). */
   sourceRepo: string;
-  /** Workspaces, the git mirror and the Go caches live under this directory (DEPLOY_WORK_DIR). */
+  /** Workspaces and the git mirror live under this directory (DEPLOY_WORK_DIR). */
   workDir: string;
+  /** The Go build and module caches, kept between deploys (DEPLOY_CACHE_DIR, default <workDir>/cache). */
+  cacheDir: string;
   /** Push to this registry (host:port) instead of the ECR endpoint, for local work (DEPLOY_REGISTRY). */
   registry?: string;
   /** Talk plain HTTP to the registry (DEPLOY_REGISTRY_INSECURE=true). Only for a local registry. */
@@ -45,9 +47,11 @@ export function readWorkerConfig(env: Record<string, string | undefined>, cwd: s
     throw new ValidationError('DEPLOY_REGISTRY', `"${registry}" is not a registry address (host or host:port)`);
   }
   const workDir = env.DEPLOY_WORK_DIR?.trim() || WORKER_DEFAULTS.workDir;
+  const absolute = (dir: string): string => (dir.startsWith('/') ? dir : `${cwd}/${dir}`);
   const config: WorkerConfig = {
     sourceRepo,
-    workDir: workDir.startsWith('/') ? workDir : `${cwd}/${workDir}`,
+    workDir: absolute(workDir),
+    cacheDir: absolute(env.DEPLOY_CACHE_DIR?.trim() || `${workDir}/cache`),
     registryInsecure: env.DEPLOY_REGISTRY_INSECURE === 'true',
     imageBuilder: builder,
     taskQueue: env.TEMPORAL_TASK_QUEUE?.trim() || WORKER_DEFAULTS.taskQueue,

@@ -1,3 +1,4 @@
+import { SHARED_CACHE_DIR } from '../support/workspace.js';
 /** The ECS activities against moto with realistic rollouts (scripts/moto_sim.py). */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,7 @@ const sha = 'a'.repeat(40);
 const config: WorkerConfig = {
   sourceRepo: '/nonexistent',
   workDir: tmpdir(),
+  cacheDir: SHARED_CACHE_DIR,
   registryInsecure: false,
   imageBuilder: 'auto',
   taskQueue: 'test',

@@ -1,3 +1,4 @@
+import { SHARED_CACHE_DIR } from '../support/workspace.js';
 /** checkout against a real git repository made by the test. */
 import { execa } from 'execa';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -40,6 +41,7 @@ beforeAll(async () => {
   config = {
     sourceRepo: repo,
     workDir: join(dir, 'work'),
+    cacheDir: SHARED_CACHE_DIR,
     registryInsecure: false,
     imageBuilder: 'auto',
     taskQueue: 't',

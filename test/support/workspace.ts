@@ -8,6 +8,9 @@ import { ROOT } from './process.js';
 /** Kept between runs (under the ignored .work/) so the Go build cache makes the second run fast. */
 export const TEST_WORK_DIR = `${ROOT}/.work/activities-test`;
 
+/** One Go cache for the tests and the local stack, so only the first build of a machine is cold. */
+export const SHARED_CACHE_DIR = `${ROOT}/.cache`;
+
 /** Time for a Go build with a cold cache (a fresh machine compiles the standard library first). */
 export const COLD_GO_BUILD_MS = 300_000;
 
@@ -15,6 +18,7 @@ export function testConfig(overrides: Partial<WorkerConfig> = {}): WorkerConfig 
   return {
     sourceRepo: ROOT,
     workDir: TEST_WORK_DIR,
+    cacheDir: SHARED_CACHE_DIR,
     registryInsecure: true,
     imageBuilder: 'buildah',
     taskQueue: 'test',

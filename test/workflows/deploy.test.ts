@@ -35,9 +35,7 @@ async function run(activities: DeployActivities, args: DeployInput = input()): P
     workflowBundle: await workflowBundle(),
     activities,
   });
-  return await worker.runUntil(
-    env.client.workflow.execute(deploy, { taskQueue, workflowId: `wf-${n}`, args: [args] }),
-  );
+  return await worker.runUntil(env.client.workflow.execute(deploy, { taskQueue, workflowId: `wf-${n}`, args: [args] }));
 }
 
 describe('the deploy workflow', () => {

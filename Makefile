@@ -1,0 +1,53 @@
+# Every target installs what it needs first; see README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
+
+.PHONY: help install build lint test test-unit test-e2e stack stack-down demo bench clean
+
+help:
+	@echo "make demo        install, start the local stack, deploy app/ at HEAD, print stages, result and UI link"
+	@echo "make test        lint, typecheck, unit, workflow, activity and end-to-end tests"
+	@echo "make stack       start the local stack (Temporal, AWS emulator, registry, worker) in the background"
+	@echo "make stack-down  stop everything make stack started"
+	@echo "make bench       benchmarks (docs/benchmarks.md)"
+
+install:
+	@scripts/install-tools.sh --with-browser
+
+build: install
+	@npm run --silent build
+	@chmod +x dist/cli/main.js
+
+lint: install
+	npm run --silent typecheck
+	npm run --silent lint
+	npm run --silent format:check
+	cd app && test -z "$$(gofmt -l .)" && go vet ./...
+	.tools/bin/actionlint
+
+test-unit: build
+	$(JEST) --testPathIgnorePatterns /test/e2e/
+
+test-e2e: build
+	$(JEST) --runInBand test/e2e
+
+test: lint test-unit test-e2e
+
+stack: build
+	@scripts/stack-up.sh
+
+stack-down:
+	@scripts/stack-down.sh
+
+demo: build
+	@[ -s .stack/pids ] || scripts/stack-up.sh
+	@set -a; . .stack/env; set +a; \
+	  node dist/cli/main.js deploy --sha "$$(git rev-parse HEAD)" --wait; \
+	  echo "demo: the stack is still up for the UI link above; 'make stack-down' stops it"
+
+bench: build
+	node dist/bench/main.js
+
+clean: stack-down
+	rm -rf dist dist-check .work .stack

@@ -1,0 +1,116 @@
+/** The whole product on the real local stack, driven through the CLI as the Actions job drives it. */
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { setNextRollout } from '../support/moto.js';
+import { manifestDigest } from '../support/registry.js';
+import { deployctl, startStack, type Stack } from '../support/stack.js';
+import type { DeployResult } from '../../src/shared/types.js';
+import { breakGreetingTest, makeSourceRepo, type SourceRepo } from './source-repo.js';
+
+let stack: Stack;
+let source: SourceRepo;
+let ecs: ECSClient;
+
+beforeAll(async () => {
+  source = await makeSourceRepo();
+  stack = await startStack({ sourceRepo: source.dir });
+  ecs = new ECSClient({
+    region: stack.env.AWS_REGION,
+    endpoint: stack.env.AWS_ENDPOINT_URL,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  ecs?.destroy();
+  await stack?.stop();
+  await source?.remove();
+});
+
+async function service() {
+  const out = await ecs.send(
+    new DescribeServicesCommand({ cluster: stack.env.ECS_CLUSTER, services: [stack.env.ECS_SERVICE ?? ''] }),
+  );
+  const svc = out.services?.[0];
+  if (!svc) throw new Error('service missing');
+  return svc;
+}
+
+async function deploy(sha: string): Promise<{ result: DeployResult; stderr: string; exitCode: number | undefined }> {
+  const run = await deployctl(stack, ['deploy', '--sha', sha, '--wait', '--json']);
+  return { result: JSON.parse(run.stdout) as DeployResult, stderr: run.stderr, exitCode: run.exitCode };
+}
+
+describe('deployctl on the local stack', () => {
+  let good: string;
+
+  test('deploys a real commit: the service runs <registry>/<repository>:<sha>, and that image is in the registry', async () => {
+    good = await source.commit('a good commit');
+    const { result, stderr, exitCode } = await deploy(good);
+    expect(exitCode).toBe(0);
+    expect(result).toMatchObject({
+      status: 'succeeded',
+      sha: good,
+      workflowId: `deploy-local-hello-${good.slice(0, 7)}`,
+    });
+    expect(result.runId).toMatch(/^[0-9a-f-]{36}$/);
+    const imageRef = `${stack.env.DEPLOY_REGISTRY}/hello:${good}`;
+    expect(result.imageRef).toBe(imageRef);
+    expect(result.imageDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(result.previousTaskDefinitionArn).toMatch(/task-definition\/hello:1$/);
+    expect(result.stages.map((s) => s.name)).toEqual(
+      expect.arrayContaining(['checkout', 'build', 'test', 'package', 'register', 'update', 'wait_stable']),
+    );
+    expect(result.stages.every((s) => s.status === 'succeeded' || s.status === 'skipped')).toBe(true);
+    expect(stderr).toContain('local/hello rollout: IN_PROGRESS');
+    expect(stderr).toMatch(/ui: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/deploy-local-hello-/);
+
+    const svc = await service();
+    expect(svc.taskDefinition).toBe(result.taskDefinitionArn);
+    const td = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: svc.taskDefinition }));
+    expect(td.taskDefinition?.containerDefinitions?.find((c) => c.name === 'hello')?.image).toBe(imageRef);
+    expect(await manifestDigest(stack.env.DEPLOY_REGISTRY ?? '', 'hello', good)).toBe(result.imageDigest);
+  });
+
+  test('a commit whose Go test fails ends failed at stage test, names the test, and leaves the service untouched', async () => {
+    const before = (await service()).taskDefinition;
+    const bad = await source.commit('break the greeting test', breakGreetingTest);
+    const { result, exitCode } = await deploy(bad);
+    expect(exitCode).toBe(1);
+    expect(result.status).toBe('failed');
+    expect(result.error?.stage).toBe('test');
+    expect(result.error?.message).toContain('TestRootSaysHelloWorld');
+    expect(result.error?.message).toContain('--- FAIL: TestRootSaysHelloWorld');
+    expect(result.error?.message).toContain('main_test.go:');
+    expect((await service()).taskDefinition).toBe(before);
+    await source.commit('fix the greeting test', async (dir) => {
+      const { execa } = await import('execa');
+      await execa('git', ['-C', dir, 'checkout', good, '--', 'app/main_test.go']);
+    });
+  });
+
+  test('a rollout that fails in ECS is rolled back: the service is back on its previous revision, stable', async () => {
+    const before = await service();
+    const sha = await source.commit('a commit whose tasks will not start');
+    await setNextRollout({
+      endpoint: stack.env.AWS_ENDPOINT_URL ?? '',
+      region: stack.env.AWS_REGION ?? '',
+      serviceArn: before.serviceArn ?? '',
+      outcome: 'fail',
+    });
+    const { result, exitCode } = await deploy(sha);
+    expect(result).toMatchObject({ status: 'rolled_back' });
+    expect(exitCode).toBe(1);
+    expect(result.error?.stage).toBe('wait_stable');
+    expect(result.error?.message).toContain('Essential container in task exited');
+    expect(result.rollback?.restoredTaskDefinitionArn).toBe(before.taskDefinition);
+    const after = await service();
+    expect(after.taskDefinition).toBe(before.taskDefinition);
+    const primary = after.deployments?.find((d) => d.status === 'PRIMARY');
+    expect(primary?.rolloutState).toBe('COMPLETED');
+    expect(primary?.runningCount).toBe(primary?.desiredCount);
+    const failedRevision = await ecs.send(
+      new DescribeTaskDefinitionCommand({ taskDefinition: result.taskDefinitionArn }),
+    );
+    expect(failedRevision.taskDefinition?.status).toBe('INACTIVE');
+  });
+});

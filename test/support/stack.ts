@@ -1,0 +1,64 @@
+/** The local stack for end-to-end tests: the same scripts as `make stack`, on free ports, in a temp dir. */
+import { execa } from 'execa';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, freePort } from './process.js';
+
+export interface Stack {
+  dir: string;
+  env: Record<string, string>;
+  /** The worker's pid, for tests that kill it. */
+  workerPid(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(opts: { sourceRepo?: string; stepMs?: number } = {}): Promise<Stack> {
+  const dir = await mkdtemp(join(tmpdir(), 'stack-'));
+  const env: Record<string, string> = {
+    STACK_DIR: dir,
+    STACK_TEMPORAL_PORT: String(await freePort()),
+    STACK_UI_PORT: String(await freePort()),
+    STACK_MOTO_PORT: String(await freePort()),
+    STACK_REGISTRY_PORT: String(await freePort()),
+    STACK_ROLLOUT_STEP_MS: String(opts.stepMs ?? 300),
+    DEPLOY_CACHE_DIR: `${ROOT}/.cache`,
+  };
+  if (opts.sourceRepo) env.DEPLOY_SOURCE_REPO = opts.sourceRepo;
+  const stop = async (): Promise<void> => {
+    await execa(`${ROOT}/scripts/stack-down.sh`, [], { env: { STACK_DIR: dir }, reject: false });
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await execa(`${ROOT}/scripts/stack-up.sh`, [], { env, all: true });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const text = await readFile(join(dir, 'env'), 'utf8');
+  const stackEnv = Object.fromEntries(
+    text
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+  return {
+    dir,
+    env: stackEnv,
+    async workerPid() {
+      const pids = await readFile(join(dir, 'pids'), 'utf8');
+      const line = pids.split('\n').find((l) => l.endsWith(' worker'));
+      return Number(line?.split(' ')[0]);
+    },
+    stop,
+  };
+}
+
+/** Runs deployctl (the built CLI) against the stack. */
+export async function deployctl(stack: Stack, args: string[], extraEnv: Record<string, string> = {}) {
+  return await execa('node', [`${ROOT}/dist/cli/main.js`, ...args], {
+    env: { ...stack.env, ...extraEnv },
+    reject: false,
+    timeout: 300_000,
+  });
+}
