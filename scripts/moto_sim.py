@@ -13,6 +13,7 @@ Both tags are consumed when the rollout starts, so a later rollback update succe
 """
 
 import argparse
+import datetime
 import inspect
 import threading
 import time
@@ -87,10 +88,19 @@ class SimTask:
         """moto's describe_tasks advances its task state machine; ours has already stopped."""
 
 
+# While a lazily applied step runs, the wall-clock time it was due; events carry it, as real ECS would have
+# reported them then. Benchmarks measure detection latency against it.
+_due = threading.local()
+
+
+def _now():
+    return getattr(_due, "at", None) or utcnow()
+
+
 def _event(service, message):
     # Real ECS lists events newest first.
     text = f"(service {service.name}) {message}"
-    service.events.insert(0, {"id": str(uuid.uuid4()), "createdAt": utcnow(), "message": text})
+    service.events.insert(0, {"id": str(uuid.uuid4()), "createdAt": _now(), "message": text})
 
 
 def _deployment(service, task_definition, running):
@@ -119,7 +129,7 @@ def _sync_counts(service):
 
 
 def _complete(service, dep, sim):
-    dep.update(runningCount=dep["desiredCount"], pendingCount=0, updatedAt=utcnow())
+    dep.update(runningCount=dep["desiredCount"], pendingCount=0, updatedAt=_now())
     dep.update(
         rolloutState="COMPLETED", rolloutStateReason=f"ECS deployment {dep['id']} completed."
     )
@@ -129,14 +139,14 @@ def _complete(service, dep, sim):
 
 
 def _start_task(service, dep, running):
-    dep.update(runningCount=running, pendingCount=dep["desiredCount"] - running, updatedAt=utcnow())
+    dep.update(runningCount=running, pendingCount=dep["desiredCount"] - running, updatedAt=_now())
     _event(service, f"has started 1 tasks: (task {uuid.uuid4().hex}).")
 
 
 def _fail_task(backend, service, dep, step, sim):
     task = SimTask(backend, service, dep)
     backend.tasks.setdefault(service.cluster_name, {})[task.task_arn] = task
-    dep.update(failedTasks=step, updatedAt=utcnow())
+    dep.update(failedTasks=step, updatedAt=_now())
     _event(service, f"has started 1 tasks: (task {task.id}).")
     if step < FAIL_AFTER:
         return
@@ -176,9 +186,13 @@ def _advance(backend, service):
     while sim and not sim["done"]:
         if time.monotonic() < sim["next_at"]:
             return
+        _due.at = utcnow() - datetime.timedelta(seconds=time.monotonic() - sim["next_at"])
         sim["steps"] += 1
         sim["next_at"] += sim["step_s"]
-        _step(backend, service, sim, sim["steps"])
+        try:
+            _step(backend, service, sim, sim["steps"])
+        finally:
+            _due.at = None
 
 
 def _take_rollout_tags(service):
