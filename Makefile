@@ -47,7 +47,7 @@ demo: build
 	  echo "demo: the stack is still up for the UI link above; 'make stack-down' stops it"
 
 bench: build
-	node dist/bench/main.js
+	node --import tsx bench/main.ts
 
 clean: stack-down
 	rm -rf dist dist-check .work .stack

@@ -36,7 +36,7 @@ export default tseslint.config(
   },
   {
     // Fakes stand in for async activities without awaiting anything.
-    files: ['test/**/*.ts'],
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/require-await': 'off' },
   },
   {
