@@ -33,6 +33,7 @@ import { ValidationError } from '../shared/validate.js';
 import { AWS_CLIENT_RETRY, awsFailure, invalidInput, isAwsError, notFound } from './aws-errors.js';
 import { loadTemplate, taskDefinitionDiff, toTemplate, validateFargateSize, withImage } from './ecs-taskdef.js';
 import { interpretRollout, stoppedTaskViews } from './rollout.js';
+import { sourceCheckouts } from './source.js';
 
 interface ServiceRef {
   region: string;
@@ -44,7 +45,8 @@ interface ServiceRef {
 const RECENT_REVISIONS = 10;
 
 /** Clients are cached per region; the SDK reads AWS_ENDPOINT_URL and credentials from the environment. */
-export function ecsActivities(_config: WorkerConfig) {
+export function ecsActivities(config: WorkerConfig) {
+  const checkouts = sourceCheckouts(config);
   const clients = new Map<string, ECSClient>();
   const ecsFor = (region: string): ECSClient => {
     let client = clients.get(region);
@@ -151,7 +153,7 @@ export function ecsActivities(_config: WorkerConfig) {
       let template;
       try {
         const base = input.taskDefinitionPath
-          ? await loadTemplate(input.workspace, input.taskDefinitionPath)
+          ? await loadTemplate(await checkouts.ensure(input), input.taskDefinitionPath)
           : toTemplate(current);
         template = withImage(base, input.containerName, input.imageRef);
         validateFargateSize(template);

@@ -9,12 +9,16 @@ import { ErrorType } from '../shared/errors.js';
 import type { BuildInput, BuildResult, TestInput, TestResult } from '../shared/types.js';
 import { describeFailure, runCommand, tail, type CommandOutput } from './command.js';
 import { formatFailures, hasFailures, parseGoTestEvents } from './go-test-report.js';
-import { checkWorkspace } from './source.js';
+import { sourceCheckouts } from './source.js';
 
 /** Where the binary goes inside the workspace; the Dockerfile copies it from there. */
 export const BINARY_PATH = 'build/app';
 
-export function goActivities(config: WorkerConfig) {
+/**
+ * Builds the app in `workspace` into build/app. Reproducible (-trimpath, no VCS stamp, the worker's own toolchain),
+ * so any worker that builds the same commit gets the same bytes: packaging relies on that.
+ */
+export function goBuilder(config: WorkerConfig) {
   // Build and test share one environment, so the test run reuses what the build compiled.
   const env = {
     CGO_ENABLED: '0',
@@ -29,8 +33,8 @@ export function goActivities(config: WorkerConfig) {
   const go = (args: string[], cwd: string): Promise<CommandOutput> => runCommand({ file: 'go', args, cwd, env });
 
   return {
-    buildApp: async (input: BuildInput): Promise<BuildResult> => {
-      const workspace = checkWorkspace(config, input.workspace);
+    go,
+    async build(workspace: string): Promise<BuildResult> {
       const binaryPath = resolve(workspace, BINARY_PATH);
       await mkdir(resolve(workspace, 'build'), { recursive: true });
       const out = await go(['build', '-trimpath', '-o', binaryPath, '.'], resolve(workspace, 'app'));
@@ -44,10 +48,19 @@ export function goActivities(config: WorkerConfig) {
       }
       return { binaryPath, binarySha256: await sha256File(binaryPath) };
     },
+  };
+}
+
+export function goActivities(config: WorkerConfig) {
+  const builder = goBuilder(config);
+  const checkouts = sourceCheckouts(config);
+
+  return {
+    buildApp: async (input: BuildInput): Promise<BuildResult> => builder.build(await checkouts.ensure(input)),
 
     testApp: async (input: TestInput): Promise<TestResult> => {
-      const workspace = checkWorkspace(config, input.workspace);
-      const out = await go(['test', '-json', './...'], resolve(workspace, 'app'));
+      const workspace = await checkouts.ensure(input);
+      const out = await builder.go(['test', '-json', './...'], resolve(workspace, 'app'));
       if (out.spawnError)
         throw new Error(`failed to test app: ${describeFailure(out)}; is Go installed on the worker?`);
       const report = parseGoTestEvents(out.stdout);
@@ -70,7 +83,7 @@ function compilerErrors(stderr: string): string {
   return tail(lines.slice(0, 20).join('\n'), 20) || 'go build failed without output';
 }
 
-async function sha256File(path: string): Promise<string> {
+export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');

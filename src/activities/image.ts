@@ -3,9 +3,9 @@
  * Credentials come from ECR at each attempt and stay in this process: in a 0700 directory, on stdin, never in
  * arguments, results, logs or error messages.
  */
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, log } from '@temporalio/activity';
 import { randomUUID } from 'node:crypto';
-import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ImageBuilder, WorkerConfig } from '../shared/config.js';
 import { ErrorType } from '../shared/errors.js';
@@ -13,7 +13,7 @@ import type { PackageInput, PackageResult } from '../shared/types.js';
 import { validateSha } from '../shared/validate.js';
 import { describeFailure, runCommand, type CommandOutput } from './command.js';
 import { getRegistryAuth } from './ecr.js';
-import { BINARY_PATH } from './go.js';
+import { BINARY_PATH, goBuilder, sha256File } from './go.js';
 import {
   authFileContent,
   authFilePath,
@@ -29,15 +29,38 @@ import {
 } from './image-commands.js';
 import { checked } from './input.js';
 import { findManifest, type FindManifestInput } from './registry-api.js';
-import { checkWorkspace } from './source.js';
+import { sourceCheckouts } from './source.js';
 
 /** ECR repository names; the workflow validated them already, this keeps the URL and tag safe regardless. */
 const REPOSITORY_RE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
 
 export function imageActivities(config: WorkerConfig) {
+  const checkouts = sourceCheckouts(config);
+  const go = goBuilder(config);
+
+  /**
+   * The binary in the image must be the one the build stage hashed and the test stage tested. On another worker,
+   * or after a restart, it is missing: the build is reproducible, so build it again and prove it is the same.
+   */
+  async function requireTestedBinary(workspace: string, expected: string): Promise<void> {
+    const path = resolve(workspace, BINARY_PATH);
+    const present = await sha256File(path).catch(() => undefined);
+    if (present === expected) return;
+    log.info('the built binary is not on this worker; building it again', { workspace });
+    const rebuilt = await go.build(workspace);
+    if (rebuilt.binarySha256 !== expected) {
+      throw ApplicationFailure.nonRetryable(
+        `failed to package image: the binary rebuilt on this worker has sha256 ${rebuilt.binarySha256}, but the ` +
+          `build stage produced ${expected}; the build is not reproducible here (a different Go toolchain on this ` +
+          `worker?), so the tested binary cannot be packaged. Give all workers the same Go version and deploy again`,
+        ErrorType.binaryMismatch,
+      );
+    }
+  }
+
   return {
     packageImage: async (input: PackageInput): Promise<PackageResult> => {
-      const { workspace, sha, repository } = checkInput(config, input);
+      const { sha, repository, binarySha256 } = checkInput(input);
       const auth = await getRegistryAuth({ region: input.region });
       const registry = config.registry ?? auth.registry;
       const imageRef = `${registry}/${repository}:${sha}`;
@@ -46,7 +69,8 @@ export function imageActivities(config: WorkerConfig) {
       const existing = await findManifest({ auth, registry, repository, tag: sha, insecure });
       if (existing) return { imageRef, imageDigest: existing, pushed: false };
 
-      await requireBinary(input.binaryPath);
+      const workspace = await checkouts.ensure(input);
+      await requireTestedBinary(workspace, binarySha256);
       const builder = await chooseBuilder(config.imageBuilder);
       await mkdir(config.workDir, { recursive: true });
       const secretsDir = await mkdtemp(join(config.workDir, 'image-'));
@@ -121,8 +145,7 @@ function buildError(out: CommandOutput): string {
   return errors.length > 0 ? errors.join('\n') : describeFailure(out, 10);
 }
 
-function checkInput(config: WorkerConfig, input: PackageInput): { workspace: string; sha: string; repository: string } {
-  const workspace = checkWorkspace(config, input.workspace);
+function checkInput(input: PackageInput): { sha: string; repository: string; binarySha256: string } {
   const sha = checked(() => validateSha(input.sha));
   if (!REPOSITORY_RE.test(input.repository)) {
     throw ApplicationFailure.nonRetryable(
@@ -130,23 +153,11 @@ function checkInput(config: WorkerConfig, input: PackageInput): { workspace: str
       ErrorType.invalidInput,
     );
   }
-  if (resolve(input.binaryPath) !== resolve(workspace, BINARY_PATH)) {
+  if (typeof input.binarySha256 !== 'string' || !/^[0-9a-f]{64}$/.test(input.binarySha256)) {
     throw ApplicationFailure.nonRetryable(
-      `invalid binaryPath: the Dockerfile copies ${BINARY_PATH}, so the binary must be ${resolve(workspace, BINARY_PATH)}`,
+      `invalid binarySha256: ${JSON.stringify(input.binarySha256) ?? 'nothing'} is not the sha256 the build stage returned`,
       ErrorType.invalidInput,
     );
   }
-  return { workspace, sha, repository: input.repository };
-}
-
-/** The binary must still be where the build put it: workspaces live on the worker that made them. */
-async function requireBinary(path: string): Promise<void> {
-  try {
-    await access(path);
-  } catch {
-    throw ApplicationFailure.nonRetryable(
-      `failed to package image: the binary ${path} is missing; the build stage must run on this worker first`,
-      ErrorType.invalidInput,
-    );
-  }
+  return { sha, repository: input.repository, binarySha256: input.binarySha256 };
 }

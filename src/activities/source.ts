@@ -1,10 +1,11 @@
 /** The source step: a bare mirror of the deployed repository, and one clean workspace per deploy. */
-import { ApplicationFailure } from '@temporalio/activity';
-import { mkdir, rm } from 'node:fs/promises';
+import { ApplicationFailure, log } from '@temporalio/activity';
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { WorkerConfig } from '../shared/config.js';
 import { ErrorType } from '../shared/errors.js';
-import type { CheckoutInput, CheckoutResult, CleanupInput } from '../shared/types.js';
+import type { CheckoutInput, CheckoutResult, CleanupInput, WorkspaceRef } from '../shared/types.js';
 import { validateSha } from '../shared/validate.js';
 import { describeFailure, runCommand, type CommandOutput } from './command.js';
 import { checked } from './input.js';
@@ -26,20 +27,16 @@ export function workspaceFor(config: WorkerConfig, deployId: unknown): string {
   return resolve(workspacesRoot(config), deployId);
 }
 
-/** Checks that a workspace handed to a later step is one this worker made, so no step runs on an arbitrary path. */
-export function checkWorkspace(config: WorkerConfig, workspace: string): string {
-  const root = workspacesRoot(config);
-  const path = resolve(workspace);
-  if (!path.startsWith(`${root}/`) || path.slice(root.length + 1).includes('/')) {
-    throw ApplicationFailure.nonRetryable(
-      `invalid workspace: ${workspace} is not a workspace under ${root}; pass the one checkout returned`,
-      ErrorType.invalidInput,
-    );
-  }
-  return path;
-}
+/** Leftovers of an attempt that died mid-checkout: older than any checkout can take. */
+const STALE_PARTIAL_MS = 15 * 60 * 1000;
+/** A workspace whose deploy never cleaned it up (its worker died, or another worker finished the deploy). */
+const STALE_WORKSPACE_MS = 24 * 60 * 60 * 1000;
 
-export function sourceActivities(config: WorkerConfig) {
+/**
+ * Checkouts of the source repository into per-deploy workspaces. A workspace appears by an atomic rename of a
+ * complete tree, so one that exists is whole, and two steps (or two workers) materialising it at once never mix.
+ */
+export function sourceCheckouts(config: WorkerConfig) {
   const mirror = resolve(config.workDir, 'mirror.git');
   // A URL may carry a token (https://user:token@host/...): messages show the repository without it.
   const userinfo = /^[a-z+]+:\/\/([^/@]+)@/i.exec(config.sourceRepo)?.[1];
@@ -70,37 +67,86 @@ export function sourceActivities(config: WorkerConfig) {
     if (!(await hasCommit(sha))) await git(['fetch', '--quiet', config.sourceRepo, sha]);
   }
 
+  /** Writes the tree of `sha` into a private directory next to `workspace`, then renames it into place. */
+  async function materialize(sha: string, workspace: string): Promise<void> {
+    if (!(await hasCommit(sha))) await fetchSource(sha);
+    if (!(await hasCommit(sha))) {
+      throw ApplicationFailure.nonRetryable(
+        `sha: commit ${sha} is not in the source repository ${repoShown}; push it or pass a commit that is`,
+        ErrorType.invalidInput,
+      );
+    }
+    const partial = `${workspace}.partial-${randomUUID().slice(0, 8)}`;
+    await mkdir(partial, { recursive: true });
+    try {
+      // A private index per checkout, so concurrent checkouts never contend for the mirror's index lock.
+      const out = await git(['--work-tree', partial, 'checkout', '--force', sha, '--', '.'], {
+        GIT_INDEX_FILE: `${partial}.index`,
+      });
+      if (out.exitCode !== 0) {
+        throw new Error(`failed to check out ${sha} into ${workspace}: ${describeFailure(out)}`);
+      }
+      try {
+        await rename(partial, workspace);
+      } catch (err) {
+        // Someone else put a whole workspace there first; theirs is as good as ours.
+        if (!isAlreadyThere(err)) throw err;
+      }
+    } finally {
+      await Promise.all([rm(partial, { recursive: true, force: true }), rm(`${partial}.index`, { force: true })]);
+    }
+  }
+
   return {
-    checkout: async (input: CheckoutInput): Promise<CheckoutResult> => {
+    /** A fresh checkout: a retry starts from nothing, so a half-built tree from an earlier attempt never leaks in. */
+    async fresh(input: WorkspaceRef): Promise<string> {
       const sha = checked(() => validateSha(input.sha));
       const workspace = workspaceFor(config, input.deployId);
-      if (!(await hasCommit(sha))) await fetchSource(sha);
-      if (!(await hasCommit(sha))) {
-        throw ApplicationFailure.nonRetryable(
-          `sha: commit ${sha} is not in the source repository ${repoShown}; push it or pass a commit that is`,
-          ErrorType.invalidInput,
-        );
-      }
-      // A retry starts from nothing, so a half-written tree from an earlier attempt never leaks into the build.
       await rm(workspace, { recursive: true, force: true });
-      await mkdir(workspace, { recursive: true });
-      // A private index per deploy, so concurrent checkouts never contend for the mirror's index lock.
-      const index = `${workspace}.index`;
-      try {
-        const out = await git(['--work-tree', workspace, 'checkout', '--force', sha, '--', '.'], {
-          GIT_INDEX_FILE: index,
-        });
-        if (out.exitCode !== 0) {
-          throw new Error(`failed to check out ${sha} into ${workspace}: ${describeFailure(out)}`);
-        }
-      } finally {
-        await rm(index, { force: true });
-      }
-      return { workspace };
+      await materialize(sha, workspace);
+      await pruneStale(workspacesRoot(config));
+      return workspace;
     },
+
+    /** The deploy's workspace on this worker, checked out again when this worker has none. */
+    async ensure(input: WorkspaceRef): Promise<string> {
+      const sha = checked(() => validateSha(input.sha));
+      const workspace = workspaceFor(config, input.deployId);
+      if (await exists(workspace)) return workspace;
+      log.info('workspace missing on this worker; checking the commit out again', { sha, deployId: input.deployId });
+      await materialize(sha, workspace);
+      return workspace;
+    },
+  };
+}
+
+export function sourceActivities(config: WorkerConfig) {
+  const checkouts = sourceCheckouts(config);
+  return {
+    checkout: async (input: CheckoutInput): Promise<CheckoutResult> => ({ workspace: await checkouts.fresh(input) }),
 
     cleanupWorkspace: async (input: CleanupInput): Promise<void> => {
       await rm(workspaceFor(config, input.deployId), { recursive: true, force: true });
     },
   };
+}
+
+/** Removes half-written checkouts of dead attempts and workspaces nobody came back for. Best effort. */
+async function pruneStale(root: string): Promise<void> {
+  const now = Date.now();
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    const path = resolve(root, name);
+    const age = now - ((await stat(path).catch(() => undefined))?.mtimeMs ?? now);
+    const limit = name.includes('.partial-') ? STALE_PARTIAL_MS : STALE_WORKSPACE_MS;
+    if (age > limit) await rm(path, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
+}
+
+function isAlreadyThere(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return code === 'ENOTEMPTY' || code === 'EEXIST';
 }

@@ -6,6 +6,8 @@ export const ErrorType = {
   compile: 'CompileError',
   testFailure: 'TestFailure',
   imageBuild: 'ImageBuildError',
+  /** A rebuilt binary differs from the one the build stage produced and the tests ran against. */
+  binaryMismatch: 'BinaryMismatch',
   rolloutFailed: 'RolloutFailed',
   rolloutTimeout: 'RolloutTimeout',
   rollbackFailed: 'RollbackFailed',

@@ -162,29 +162,33 @@ export interface CheckoutResult {
   workspace: string;
 }
 
-export interface BuildInput {
-  workspace: string;
+/**
+ * Which checkout a step works on. Workspaces live on the worker that made them, so each step names the commit and
+ * the deploy, and the worker that runs it re-creates the checkout when it has none (another worker, or a restart).
+ */
+export interface WorkspaceRef {
+  sha: string;
+  deployId: string;
 }
+
+export type BuildInput = WorkspaceRef;
 export interface BuildResult {
   /** Absolute path of the static linux binary, inside the workspace. */
   binaryPath: string;
   binarySha256: string;
 }
 
-export interface TestInput {
-  workspace: string;
-}
+export type TestInput = WorkspaceRef;
 export interface TestResult {
   passed: number;
   packages: number;
 }
 
-export interface PackageInput {
-  workspace: string;
-  binaryPath: string;
+export interface PackageInput extends WorkspaceRef {
+  /** What the build stage produced: the image must hold exactly this binary, rebuilt or not. */
+  binarySha256: string;
   region: string;
   repository: string;
-  sha: string;
 }
 export interface PackageResult {
   /** registry/repository:sha */
@@ -210,7 +214,6 @@ export interface DescribeTargetResult {
 
 export interface RegisterInput {
   region: string;
-  workspace: string;
   /** Template path inside the workspace; absent: the current task definition is the template. */
   taskDefinitionPath?: string;
   currentTaskDefinitionArn: string;

@@ -1,6 +1,6 @@
 import { SHARED_CACHE_DIR } from '../support/workspace.js';
 /** The ECS activities against moto with realistic rollouts (scripts/moto_sim.py). */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
@@ -19,14 +19,8 @@ import { seedEcs, type SeedResult } from '../../src/devstack/seed.js';
 const region = 'us-east-1';
 const target = { region, cluster: 'apps', service: 'web', repository: 'web', containerName: 'web', family: 'web' };
 const sha = 'a'.repeat(40);
-const config: WorkerConfig = {
-  sourceRepo: '/nonexistent',
-  workDir: tmpdir(),
-  cacheDir: SHARED_CACHE_DIR,
-  registryInsecure: false,
-  imageBuilder: 'auto',
-  taskQueue: 'test',
-};
+const deployId = 'deploy-apps-web-aaaaaaa.run-1';
+let config: WorkerConfig;
 
 let moto: MotoServer;
 let ecs: ECSClient;
@@ -45,15 +39,26 @@ function run<I, O>(fn: (input: I) => Promise<O>, input: I): Promise<O> {
 beforeAll(async () => {
   moto = await startMoto();
   Object.assign(process.env, moto.env);
+  const workDir = await mkdtemp(join(tmpdir(), 'ecs-test-'));
+  // The template is read from the deploy's workspace, which exists here, so the (absent) source is never fetched.
+  config = {
+    sourceRepo: '/nonexistent',
+    workDir,
+    cacheDir: SHARED_CACHE_DIR,
+    registryInsecure: false,
+    imageBuilder: 'auto',
+    taskQueue: 'test',
+  };
+  workspace = join(workDir, 'workspaces', deployId);
+  await mkdir(workspace, { recursive: true });
   act = ecsActivities(config);
   ecs = new ECSClient({ region, endpoint: moto.endpoint, credentials: MOTO_CREDENTIALS });
-  workspace = await mkdtemp(join(tmpdir(), 'ecs-test-'));
 });
 
 afterAll(async () => {
   ecs?.destroy();
   await moto?.stop();
-  await rm(workspace, { recursive: true, force: true });
+  await rm(config.workDir, { recursive: true, force: true });
   process.env = savedEnv;
 });
 
@@ -65,12 +70,11 @@ beforeEach(async () => {
 function registerInput(overrides: Partial<RegisterInput> = {}): RegisterInput {
   return {
     region,
-    workspace,
     currentTaskDefinitionArn: seed.taskDefinitionArn,
     containerName: 'web',
     imageRef: `${seed.repositoryUri}:${sha}`,
     sha,
-    deployId: 'deploy-apps-web-aaaaaaa/run-1',
+    deployId,
     ...overrides,
   };
 }
@@ -153,7 +157,7 @@ describe('registerTaskDefinition', () => {
     expect(after.tags).toEqual(
       expect.arrayContaining([
         { key: TAG_SHA, value: sha },
-        { key: TAG_DEPLOY_ID, value: 'deploy-apps-web-aaaaaaa/run-1' },
+        { key: TAG_DEPLOY_ID, value: deployId },
       ]),
     );
   });

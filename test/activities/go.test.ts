@@ -1,14 +1,18 @@
 /** The Go activities run the real toolchain on copies of app/. */
+import { execaSync } from 'execa';
 import { createHash } from 'node:crypto';
 import { readFile, readdir, readlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { CancelledFailure } from '@temporalio/common';
 import { goActivities } from '../../src/activities/go.js';
 import { ErrorType } from '../../src/shared/errors.js';
+import type { WorkspaceRef } from '../../src/shared/types.js';
 import { activityEnv, failureOf, runActivity } from '../support/activity.js';
+import { ROOT } from '../support/process.js';
 import { COLD_GO_BUILD_MS, makeWorkspace, removeWorkspace, testConfig } from '../support/workspace.js';
 
 const config = testConfig();
+const HEAD = execaSync('git', ['-C', ROOT, 'rev-parse', 'HEAD']).stdout.trim();
 const go = goActivities(config);
 const workspaces: string[] = [];
 
@@ -17,6 +21,9 @@ async function workspace(label: string): Promise<string> {
   workspaces.push(ws);
   return ws;
 }
+
+/** How the workflow names a workspace; the sha only matters when the workspace is missing and checked out again. */
+const ref = (ws: string): WorkspaceRef => ({ sha: HEAD, deployId: basename(ws) });
 
 /** Names of the processes whose working directory is `dir`. */
 async function processesIn(dir: string): Promise<string[]> {
@@ -60,7 +67,7 @@ describe('buildApp', () => {
     'builds a static linux/amd64 binary into build/app and returns its sha256',
     async () => {
       const ws = await workspace('go-build');
-      const result = await runActivity(go.buildApp, { workspace: ws });
+      const result = await runActivity(go.buildApp, ref(ws));
 
       expect(result.binaryPath).toBe(join(ws, 'build/app'));
       const bytes = await readFile(result.binaryPath);
@@ -79,7 +86,7 @@ describe('buildApp', () => {
       const ws = await workspace('go-compile-error');
       await writeFile(join(ws, 'app/broken.go'), 'package main\n\nfunc broken() int { return undefinedThing }\n');
 
-      const err = await failureOf(runActivity(go.buildApp, { workspace: ws }));
+      const err = await failureOf(runActivity(go.buildApp, ref(ws)));
       expect(err.type).toBe(ErrorType.compile);
       expect(err.nonRetryable).toBe(true);
       expect(err.message).toMatch(/^failed to build app: .*broken\.go:3:\d+: undefined: undefinedThing/);
@@ -87,8 +94,8 @@ describe('buildApp', () => {
     COLD_GO_BUILD_MS,
   );
 
-  it('refuses a workspace outside the work dir', async () => {
-    const err = await failureOf(runActivity(go.buildApp, { workspace: '/etc' }));
+  it('refuses a deploy id that would lead out of the workspaces folder', async () => {
+    const err = await failureOf(runActivity(go.buildApp, { sha: HEAD, deployId: '../../etc' }));
     expect(err.type).toBe(ErrorType.invalidInput);
     expect(err.nonRetryable).toBe(true);
   });
@@ -99,7 +106,7 @@ describe('testApp', () => {
     'runs the app tests and counts the passed tests and packages',
     async () => {
       const ws = await workspace('go-test');
-      const result = await runActivity(go.testApp, { workspace: ws });
+      const result = await runActivity(go.testApp, ref(ws));
       expect(result.packages).toBe(1);
       expect(result.passed).toBeGreaterThanOrEqual(2);
     },
@@ -115,7 +122,7 @@ describe('testApp', () => {
         'package main\n\nimport "testing"\n\nfunc TestBroken(t *testing.T) {\n\tt.Log("some context")\n\tt.Errorf("want 1, got 2")\n}\n',
       );
 
-      const err = await failureOf(runActivity(go.testApp, { workspace: ws }));
+      const err = await failureOf(runActivity(go.testApp, ref(ws)));
       expect(err.type).toBe(ErrorType.testFailure);
       expect(err.nonRetryable).toBe(true);
       expect(err.message).toContain('1 test failed: example.com/hello.TestBroken');
@@ -132,7 +139,7 @@ describe('testApp', () => {
       const ws = await workspace('go-test-compile');
       await writeFile(join(ws, 'app/broken_test.go'), 'package main\n\nfunc helper() { undefinedThing() }\n');
 
-      const err = await failureOf(runActivity(go.testApp, { workspace: ws }));
+      const err = await failureOf(runActivity(go.testApp, ref(ws)));
       expect(err.type).toBe(ErrorType.compile);
       expect(err.message).toContain('did not compile');
       expect(err.message).toContain('undefined: undefinedThing');
@@ -149,7 +156,7 @@ describe('testApp', () => {
         'package main\n\nimport (\n\t"testing"\n\t"time"\n)\n\nfunc TestSlow(t *testing.T) { time.Sleep(time.Minute) }\n',
       );
       const env = activityEnv();
-      const running = env.run(go.testApp, { workspace: ws });
+      const running = env.run(go.testApp, ref(ws));
       const appDir = join(ws, 'app');
       await until(async () => (await processesIn(appDir)).includes('hello.test'), COLD_GO_BUILD_MS - 20_000);
 

@@ -2,10 +2,10 @@
  * packageImage end to end: a real buildah build, a push to a real registry, and ECR credentials from a real moto
  * server, whose token is the registry's htpasswd login.
  */
-import { execa } from 'execa';
+import { execa, execaSync } from 'execa';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { goActivities } from '../../src/activities/go.js';
 import { imageActivities } from '../../src/activities/image.js';
 import { findManifest } from '../../src/activities/registry-api.js';
@@ -14,6 +14,7 @@ import type { PackageInput } from '../../src/shared/types.js';
 import { failureOf, runActivity } from '../support/activity.js';
 import { startMoto, type MotoServer } from '../support/moto.js';
 import { manifestDigest, pullImage, startRegistry, type TestRegistry } from '../support/registry.js';
+import { ROOT } from '../support/process.js';
 import { COLD_GO_BUILD_MS, makeWorkspace, removeWorkspace, testConfig } from '../support/workspace.js';
 
 const region = 'us-east-1';
@@ -25,17 +26,18 @@ let moto: MotoServer;
 let config: ReturnType<typeof testConfig>;
 
 const newSha = (): string => randomBytes(20).toString('hex');
+const HEAD = execaSync('git', ['-C', ROOT, 'rev-parse', 'HEAD']).stdout.trim();
 
 /** A workspace as the build stage leaves it: app/, Dockerfile and the compiled build/app. */
 async function builtWorkspace(label: string): Promise<{ workspace: string; binaryPath: string; binarySha256: string }> {
   const workspace = await makeWorkspace(config, label);
   workspaces.push(workspace);
-  const built = await runActivity(goActivities(config).buildApp, { workspace });
+  const built = await runActivity(goActivities(config).buildApp, { sha: HEAD, deployId: basename(workspace) });
   return { workspace, ...built };
 }
 
-function packageInput(workspace: string, sha: string): PackageInput {
-  return { workspace, binaryPath: join(workspace, 'build/app'), region, repository, sha };
+function packageInput(built: { workspace: string; binarySha256: string }, sha: string): PackageInput {
+  return { sha, deployId: basename(built.workspace), binarySha256: built.binarySha256, region, repository };
 }
 
 beforeAll(async () => {
@@ -59,7 +61,7 @@ describe('packageImage', () => {
 
   it('pushes an image of the tested binary as <registry>/<repository>:<sha> and returns its digest', async () => {
     const { packageImage } = imageActivities(config);
-    const result = await runActivity(packageImage, packageInput(first.workspace, sha));
+    const result = await runActivity(packageImage, packageInput(first, sha));
 
     expect(result.imageRef).toBe(`${registry.address}/${repository}:${sha}`);
     expect(result.pushed).toBe(true);
@@ -94,7 +96,7 @@ describe('packageImage', () => {
     await rm(join(first.workspace, 'Dockerfile'));
     await rm(join(first.workspace, 'build'), { recursive: true });
 
-    const again = await runActivity(imageActivities(config).packageImage, packageInput(first.workspace, sha));
+    const again = await runActivity(imageActivities(config).packageImage, packageInput(first, sha));
 
     expect(again).toEqual({
       imageRef: `${registry.address}/${repository}:${sha}`,
@@ -106,7 +108,8 @@ describe('packageImage', () => {
   it(
     'fails non-retryably with ImageBuildError naming the Dockerfile step, and pushes nothing',
     async () => {
-      const { workspace } = await builtWorkspace('image-bad-dockerfile');
+      const built = await builtWorkspace('image-bad-dockerfile');
+      const { workspace } = built;
       await writeFile(
         join(workspace, 'Dockerfile'),
         'FROM scratch\nCOPY build/app /app\nCOPY missing.txt /missing.txt\n',
@@ -114,7 +117,7 @@ describe('packageImage', () => {
       await writeFile(join(workspace, '.dockerignore'), '');
       const badSha = newSha();
 
-      const err = await failureOf(runActivity(imageActivities(config).packageImage, packageInput(workspace, badSha)));
+      const err = await failureOf(runActivity(imageActivities(config).packageImage, packageInput(built, badSha)));
 
       expect(err.type).toBe(ErrorType.imageBuild);
       expect(err.nonRetryable).toBe(true);
@@ -125,13 +128,55 @@ describe('packageImage', () => {
     COLD_GO_BUILD_MS,
   );
 
-  it('refuses to package when the build stage left no binary', async () => {
-    const workspace = await makeWorkspace(config, 'image-no-binary');
-    workspaces.push(workspace);
-    const err = await failureOf(runActivity(imageActivities(config).packageImage, packageInput(workspace, newSha())));
-    expect(err.type).toBe(ErrorType.invalidInput);
-    expect(err.message).toContain('build stage must run on this worker first');
-  });
+  it(
+    'on a worker without the workspace, checks the commit out, rebuilds, and pushes the very binary the build stage made',
+    async () => {
+      // Another worker: its own work dir, no workspace, no binary. The build is reproducible, so the bytes match.
+      const other = testConfig({ ...config, workDir: `${config.workDir}-other-worker` });
+      const deployId = `image-elsewhere-${newSha().slice(0, 8)}`;
+      workspaces.push(join(other.workDir, 'workspaces', deployId));
+
+      const result = await runActivity(imageActivities(other).packageImage, {
+        sha: HEAD,
+        deployId,
+        binarySha256: first.binarySha256,
+        region,
+        repository,
+      });
+
+      expect(result.pushed).toBe(true);
+      const image = await pullImage(registry.address, repository, HEAD);
+      try {
+        const binary = await readFile(join(image.rootfs, 'app'));
+        expect(createHash('sha256').update(binary).digest('hex')).toBe(first.binarySha256);
+      } finally {
+        await image.remove();
+      }
+    },
+    COLD_GO_BUILD_MS,
+  );
+
+  it(
+    'fails non-retryably with BinaryMismatch, and pushes nothing, when the rebuilt binary is not the tested one',
+    async () => {
+      const workspace = await makeWorkspace(config, 'image-mismatch');
+      workspaces.push(workspace);
+      const otherSha = newSha();
+
+      const err = await failureOf(
+        runActivity(
+          imageActivities(config).packageImage,
+          packageInput({ workspace, binarySha256: 'e'.repeat(64) }, otherSha),
+        ),
+      );
+
+      expect(err.type).toBe(ErrorType.binaryMismatch);
+      expect(err.nonRetryable).toBe(true);
+      expect(err.message).toContain(`but the build stage produced ${'e'.repeat(64)}`);
+      expect(await manifestDigest(registry.address, repository, otherSha)).toBeUndefined();
+    },
+    COLD_GO_BUILD_MS,
+  );
 });
 
 describe('findManifest', () => {

@@ -1,10 +1,10 @@
 import { SHARED_CACHE_DIR } from '../support/workspace.js';
 /** checkout against a real git repository made by the test. */
 import { execa } from 'execa';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sourceActivities } from '../../src/activities/source.js';
+import { sourceActivities, sourceCheckouts } from '../../src/activities/source.js';
 import type { WorkerConfig } from '../../src/shared/config.js';
 import { ErrorType } from '../../src/shared/errors.js';
 import { failureOf, runActivity } from '../support/activity.js';
@@ -145,5 +145,64 @@ describe('cleanupWorkspace', () => {
     await runActivity(source.cleanupWorkspace, { deployId: 'gone' });
 
     expect(await exists(workspace)).toBe(false);
+  });
+});
+
+describe('ensure (a later step on a worker that may not have the workspace)', () => {
+  it('checks the commit out again when this worker has no workspace for the deploy', async () => {
+    const sha = await commit('ensure.txt', 'at this commit\n');
+    await commit('ensure.txt', 'later\n');
+    // Another worker: its own work dir, no mirror yet.
+    const elsewhere = sourceCheckouts({ ...config, workDir: join(dir, 'other-worker') });
+
+    const workspace = await runActivity((ref: { sha: string; deployId: string }) => elsewhere.ensure(ref), {
+      sha,
+      deployId: 'deploy-moved',
+    });
+
+    expect(workspace).toBe(join(dir, 'other-worker/workspaces/deploy-moved'));
+    expect(await readFile(join(workspace, 'ensure.txt'), 'utf8')).toBe('at this commit\n');
+  });
+
+  it('keeps an existing workspace as it is, with what earlier steps wrote into it', async () => {
+    const source = sourceActivities(config);
+    const sha = await git('rev-parse', 'HEAD');
+    const { workspace } = await runActivity(source.checkout, { sha, deployId: 'deploy-kept' });
+    await writeFile(join(workspace, 'built-here'), 'x');
+
+    const again = await runActivity((ref: { sha: string; deployId: string }) => sourceCheckouts(config).ensure(ref), {
+      sha,
+      deployId: 'deploy-kept',
+    });
+
+    expect(again).toBe(workspace);
+    expect(await exists(join(workspace, 'built-here'))).toBe(true);
+  });
+
+  it('makes one whole workspace when two steps ask for it at once, and leaves no partial checkout behind', async () => {
+    const sha = await git('rev-parse', 'HEAD');
+    const checkouts = sourceCheckouts(config);
+    const ensure = (ref: { sha: string; deployId: string }) => checkouts.ensure(ref);
+
+    const [a, b] = await Promise.all([
+      runActivity(ensure, { sha, deployId: 'deploy-race' }),
+      runActivity(ensure, { sha, deployId: 'deploy-race' }),
+    ]);
+
+    expect(a).toBe(b);
+    expect(await readFile(join(a, 'ensure.txt'), 'utf8')).toBe('later\n');
+    const leftovers = (await readdir(join(config.workDir, 'workspaces'))).filter((n) => n.includes('.partial-'));
+    expect(leftovers).toEqual([]);
+  });
+
+  it('refuses a sha not in the repository, naming the field', async () => {
+    const err = await failureOf(
+      runActivity((ref: { sha: string; deployId: string }) => sourceCheckouts(config).ensure(ref), {
+        sha: 'd'.repeat(40),
+        deployId: 'deploy-unknown-sha',
+      }),
+    );
+    expect(err.type).toBe(ErrorType.invalidInput);
+    expect(err.message).toMatch(/^sha: commit d{40} is not in the source repository/);
   });
 });
