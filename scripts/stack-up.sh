@@ -3,6 +3,8 @@
 # worker. Seeds an ECR repository, a cluster and a service on revision 1. Writes STACK_DIR/env and STACK_DIR/pids.
 # Ports may be set with STACK_*_PORT; defaults suit one stack per machine. Stop it with scripts/stack-down.sh.
 set -euo pipefail
+# The AWS SDK is pinned to a release that supports Node 20; its notice about Node 22 is known (README).
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 root=$(cd "$(dirname "$0")/.." && pwd)
 stack=${STACK_DIR:-$root/.stack}
 bin=$root/.tools/venv/bin
