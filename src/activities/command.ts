@@ -74,6 +74,20 @@ export async function runCommand(cmd: CommandInput): Promise<CommandOutput> {
   }
 }
 
+/**
+ * Heartbeats while `fn` runs, so a step made of many short commands (each too short for its own heartbeat) still
+ * tells the server it is alive, and a dead worker is noticed within the heartbeat timeout.
+ */
+export async function withHeartbeat<T>(fn: () => Promise<T>, everyMs = DEFAULT_HEARTBEAT_MS): Promise<T> {
+  heartbeat();
+  const timer = setInterval(() => heartbeat(), everyMs);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 function signalGroup(pid: number, name: NodeJS.Signals): void {
   try {
     process.kill(-pid, name);

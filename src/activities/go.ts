@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { WorkerConfig } from '../shared/config.js';
 import { ErrorType } from '../shared/errors.js';
 import type { BuildInput, BuildResult, TestInput, TestResult } from '../shared/types.js';
-import { describeFailure, runCommand, tail, type CommandOutput } from './command.js';
+import { describeFailure, runCommand, tail, withHeartbeat, type CommandOutput } from './command.js';
 import { formatFailures, hasFailures, parseGoTestEvents } from './go-test-report.js';
 import { sourceCheckouts } from './source.js';
 
@@ -56,10 +56,11 @@ export function goActivities(config: WorkerConfig) {
   const checkouts = sourceCheckouts(config);
 
   return {
-    buildApp: async (input: BuildInput): Promise<BuildResult> => builder.build(await checkouts.ensure(input)),
+    buildApp: async (input: BuildInput): Promise<BuildResult> =>
+      withHeartbeat(async () => builder.build(await checkouts.ensure(input))),
 
     testApp: async (input: TestInput): Promise<TestResult> => {
-      const workspace = await checkouts.ensure(input);
+      const workspace = await withHeartbeat(() => checkouts.ensure(input));
       const out = await builder.go(['test', '-json', './...'], resolve(workspace, 'app'));
       if (out.spawnError)
         throw new Error(`failed to test app: ${describeFailure(out)}; is Go installed on the worker?`);

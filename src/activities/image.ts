@@ -11,7 +11,7 @@ import type { ImageBuilder, WorkerConfig } from '../shared/config.js';
 import { ErrorType } from '../shared/errors.js';
 import type { PackageInput, PackageResult } from '../shared/types.js';
 import { validateSha } from '../shared/validate.js';
-import { describeFailure, runCommand, type CommandOutput } from './command.js';
+import { describeFailure, runCommand, withHeartbeat, type CommandOutput } from './command.js';
 import { getRegistryAuth } from './ecr.js';
 import { BINARY_PATH, goBuilder, sha256File } from './go.js';
 import {
@@ -59,52 +59,54 @@ export function imageActivities(config: WorkerConfig) {
   }
 
   return {
-    packageImage: async (input: PackageInput): Promise<PackageResult> => {
-      const { sha, repository, binarySha256 } = checkInput(input);
-      const auth = await getRegistryAuth({ region: input.region });
-      const registry = config.registry ?? auth.registry;
-      const imageRef = `${registry}/${repository}:${sha}`;
-      const insecure = config.registryInsecure;
-
-      const existing = await findManifest({ auth, registry, repository, tag: sha, insecure });
-      if (existing) return { imageRef, imageDigest: existing, pushed: false };
-
-      const workspace = await checkouts.ensure(input);
-      await requireTestedBinary(workspace, binarySha256);
-      const builder = await chooseBuilder(config.imageBuilder);
-      await mkdir(config.workDir, { recursive: true });
-      const secretsDir = await mkdtemp(join(config.workDir, 'image-'));
-      const commandInput = {
-        workspace,
-        localTag: builder === 'docker' ? imageRef : `localhost/deploy-${sha.slice(0, 12)}:${randomUUID().slice(0, 8)}`,
-        imageRef,
-        registry,
-        insecure,
-        username: auth.username,
-        password: auth.password,
-        secretsDir,
-        storageDir: resolve(config.workDir, 'containers'),
-      };
-      const commands = builder === 'docker' ? dockerCommands(commandInput) : buildahCommands(commandInput);
-      try {
-        if (builder === 'buildah') {
-          await writeFile(authFilePath(commandInput), authFileContent(commandInput), { mode: 0o600 });
-        }
-        const pushed = await buildAndPush(commands, imageRef, secretsOf(auth));
-        const digest =
-          builder === 'docker'
-            ? digestFromPushOutput(pushed.stdout)
-            : (await readFile(digestFilePath(commandInput), 'utf8')).trim();
-        return {
-          imageRef,
-          imageDigest: digest || (await pushedDigest({ auth, registry, repository, sha, insecure })),
-          pushed: true,
-        };
-      } finally {
-        await rm(secretsDir, { recursive: true, force: true });
-      }
-    },
+    packageImage: (input: PackageInput): Promise<PackageResult> => withHeartbeat(() => packageImage(input)),
   };
+
+  async function packageImage(input: PackageInput): Promise<PackageResult> {
+    const { sha, repository, binarySha256 } = checkInput(input);
+    const auth = await getRegistryAuth({ region: input.region });
+    const registry = config.registry ?? auth.registry;
+    const imageRef = `${registry}/${repository}:${sha}`;
+    const insecure = config.registryInsecure;
+
+    const existing = await findManifest({ auth, registry, repository, tag: sha, insecure });
+    if (existing) return { imageRef, imageDigest: existing, pushed: false };
+
+    const workspace = await checkouts.ensure(input);
+    await requireTestedBinary(workspace, binarySha256);
+    const builder = await chooseBuilder(config.imageBuilder);
+    await mkdir(config.workDir, { recursive: true });
+    const secretsDir = await mkdtemp(join(config.workDir, 'image-'));
+    const commandInput = {
+      workspace,
+      localTag: builder === 'docker' ? imageRef : `localhost/deploy-${sha.slice(0, 12)}:${randomUUID().slice(0, 8)}`,
+      imageRef,
+      registry,
+      insecure,
+      username: auth.username,
+      password: auth.password,
+      secretsDir,
+      storageDir: resolve(config.workDir, 'containers'),
+    };
+    const commands = builder === 'docker' ? dockerCommands(commandInput) : buildahCommands(commandInput);
+    try {
+      if (builder === 'buildah') {
+        await writeFile(authFilePath(commandInput), authFileContent(commandInput), { mode: 0o600 });
+      }
+      const pushed = await buildAndPush(commands, imageRef, secretsOf(auth));
+      const digest =
+        builder === 'docker'
+          ? digestFromPushOutput(pushed.stdout)
+          : (await readFile(digestFilePath(commandInput), 'utf8')).trim();
+      return {
+        imageRef,
+        imageDigest: digest || (await pushedDigest({ auth, registry, repository, sha, insecure })),
+        pushed: true,
+      };
+    } finally {
+      await rm(secretsDir, { recursive: true, force: true });
+    }
+  }
 }
 
 /** Logs in (Docker), builds and pushes; once built, the local image is removed whatever happens. Returns the push output. */

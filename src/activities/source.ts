@@ -7,7 +7,7 @@ import type { WorkerConfig } from '../shared/config.js';
 import { ErrorType } from '../shared/errors.js';
 import type { CheckoutInput, CheckoutResult, CleanupInput, WorkspaceRef } from '../shared/types.js';
 import { validateSha } from '../shared/validate.js';
-import { describeFailure, runCommand, type CommandOutput } from './command.js';
+import { describeFailure, runCommand, withHeartbeat, type CommandOutput } from './command.js';
 import { checked } from './input.js';
 
 /** A deploy id becomes a directory name: no slashes, no leading dot, so it cannot leave the workspaces folder. */
@@ -123,7 +123,9 @@ export function sourceCheckouts(config: WorkerConfig) {
 export function sourceActivities(config: WorkerConfig) {
   const checkouts = sourceCheckouts(config);
   return {
-    checkout: async (input: CheckoutInput): Promise<CheckoutResult> => ({ workspace: await checkouts.fresh(input) }),
+    checkout: async (input: CheckoutInput): Promise<CheckoutResult> => ({
+      workspace: await withHeartbeat(() => checkouts.fresh(input)),
+    }),
 
     cleanupWorkspace: async (input: CleanupInput): Promise<void> => {
       await rm(workspaceFor(config, input.deployId), { recursive: true, force: true });

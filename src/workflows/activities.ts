@@ -9,6 +9,7 @@ const nonRetryableErrorTypes = Object.values(ErrorType);
 /** Git checkout: network blips are retried, a missing commit is not. */
 export const source = proxyActivities<Pick<DeployActivities, 'checkout' | 'cleanupWorkspace'>>({
   startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: {
     initialInterval: '2s',
     backoffCoefficient: 2,
@@ -18,17 +19,17 @@ export const source = proxyActivities<Pick<DeployActivities, 'checkout' | 'clean
   },
 });
 
-/** Compiling and testing heartbeat, so a dead worker is noticed in a minute rather than at the timeout. */
+/** Compiling and testing heartbeat (every 5 s), so a dead worker is noticed in 30 s rather than at the timeout. */
 export const go = proxyActivities<Pick<DeployActivities, 'buildApp' | 'testApp'>>({
   startToCloseTimeout: '20 minutes',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes },
 });
 
 /** Image build and push: registry hiccups and expired tokens are worth several tries. */
 export const image = proxyActivities<Pick<DeployActivities, 'packageImage'>>({
   startToCloseTimeout: '20 minutes',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: '30 seconds',
   retry: {
     initialInterval: '3s',
     backoffCoefficient: 2,
