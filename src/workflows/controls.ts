@@ -27,6 +27,8 @@ export class Controls {
   readonly successors = new Set<string>();
   /** Older deploys of the same service that still hold it. */
   readonly predecessors = new Set<string>();
+  /** Set once the deploy is settling: from then on nothing can change how it ends. */
+  private closed = false;
 
   constructor(
     private readonly state: DeployState,
@@ -64,11 +66,20 @@ export class Controls {
     });
   }
 
-  private stop(request: EndRequest): void {
-    if (this.state.result) return;
+  /** Ends the deploy early: the pipeline's scope is cancelled and settling compensates. The first request wins. */
+  stop(request: EndRequest): void {
+    if (this.closed) {
+      log.info(`deploy is already ending; ignored ${request.kind} by ${request.by}`);
+      return;
+    }
     this.ended ??= request;
     log.info(`deploy ${request.kind} by ${request.by}: ${request.reason}`);
     this.scope.cancel();
+  }
+
+  /** Called when settling starts: a late cancel or supersede must not turn a success into something else. */
+  close(): void {
+    this.closed = true;
   }
 
   /** Why an approval is refused, or undefined when it is accepted. Signals may approve early; the update may not. */
@@ -77,6 +88,7 @@ export class Controls {
     const id = workflowInfo().workflowId;
     if (safeName(req?.by) === undefined) return 'approve needs "by": the approver\'s name';
     if (result) return `deploy ${id} has finished (${result.status}); nothing to approve`;
+    if (this.closed || this.ended) return `deploy ${id} is ending (${this.ended?.kind ?? status}); nothing to approve`;
     if (!approval.required) return `deploy ${id} does not require approval`;
     if (approval.state !== 'pending') return `deploy ${id} was already ${approval.state}`;
     if (mustBeWaiting && status !== 'awaiting_approval')

@@ -1,0 +1,79 @@
+/** What a deploy waits for before it touches the service: a person's approval, and older deploys letting go. */
+import {
+  ApplicationFailure,
+  CancelledFailure,
+  condition,
+  getExternalWorkflowHandle,
+  log,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { ErrorType, errorMessage } from '../shared/errors.js';
+import type { DeployInput } from '../shared/types.js';
+import type { Controls } from './controls.js';
+import { predecessorDoneSignal, supersedeSignal } from './messages.js';
+import type { DeployState } from './state.js';
+
+/** Who ends a deploy whose approval never came. */
+export const APPROVAL_TIMEOUT = 'approval timeout';
+
+/** Waits for the approve signal or update. No answer in time counts as a rejection: the deploy ends cancelled. */
+export async function awaitApproval(state: DeployState, controls: Controls, timeoutMs: number): Promise<void> {
+  if (!state.approval.required) {
+    state.skip('approval', 'not required');
+    return;
+  }
+  await state.run('approval', async () => {
+    state.setStatus('awaiting_approval');
+    const decided = await condition(() => state.approval.state !== 'pending', timeoutMs);
+    if (!decided) {
+      const reason = `no approval within ${formatDuration(timeoutMs)}`;
+      controls.stop({ kind: 'cancelled', by: APPROVAL_TIMEOUT, reason, at: new Date().toISOString() });
+      throw new CancelledFailure(reason);
+    }
+  });
+}
+
+/** Asks older deploys of the same service to stand down; they answer once they have let go of it. */
+export async function claimService(input: DeployInput, controls: Controls): Promise<void> {
+  const me = workflowInfo().workflowId;
+  for (const id of input.supersedes ?? []) {
+    if (id === me) continue;
+    try {
+      await getExternalWorkflowHandle(id).signal(supersedeSignal, { by: me, sha: input.sha });
+      controls.predecessors.add(id);
+    } catch (err) {
+      log.info(`deploy ${id} did not take the supersede signal (already finished?): ${errorMessage(err)}`);
+    }
+  }
+}
+
+/** Never two rollouts on one service: the update waits until every superseded deploy has compensated and ended. */
+export async function awaitPredecessors(controls: Controls, timeoutMs: number): Promise<void> {
+  if (controls.predecessors.size === 0) return;
+  const free = await condition(() => controls.predecessors.size === 0, timeoutMs);
+  if (!free) {
+    throw ApplicationFailure.nonRetryable(
+      `older deploys still hold the service: ${[...controls.predecessors].join(', ')}; cancel them or wait`,
+      ErrorType.invalidInput,
+    );
+  }
+}
+
+/** Tells newer deploys that this one has let go of the service. Deploys added while this runs are told too. */
+export async function notifySuccessors(controls: Controls): Promise<void> {
+  const me = workflowInfo().workflowId;
+  for (const id of controls.successors) {
+    try {
+      await getExternalWorkflowHandle(id).signal(predecessorDoneSignal, { workflowId: me });
+    } catch (err) {
+      log.warn(`could not tell ${id} that ${me} is done: ${errorMessage(err)}`);
+    }
+  }
+}
+
+/** "1 h", "15 min", "3 s": for messages people read. */
+export function formatDuration(ms: number): string {
+  if (ms >= 3_600_000 && ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return `${Math.round(ms / 1000)} s`;
+}
