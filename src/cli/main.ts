@@ -10,10 +10,11 @@ import { openClient } from '../client/connect.js';
 import { approveDeploy, cancelDeploy, deployStatus, listDeploys, startDeploy } from '../client/deploys.js';
 import { parseDuration, readOptions, readTarget } from '../client/target.js';
 import { waitWithProgress } from '../client/watch.js';
+import { writeGithubFiles } from './github.js';
 import { printResult, uiLink } from './output.js';
 
 const USAGE = `usage:
-  deployctl deploy --sha <40-hex sha> [--wait] [--json] [--require-approval] [--approval-timeout 1h] [--stable-timeout 15m]
+  deployctl deploy --sha <40-hex sha> [--wait] [--json] [--github-summary] [--require-approval] [--approval-timeout 1h] [--stable-timeout 15m]
   deployctl status <workflowId> [--json]
   deployctl approve <workflowId> --by <name> [--comment <text>]
   deployctl cancel <workflowId> --by <name> --reason <text>
@@ -32,6 +33,7 @@ async function main(argv: string[]): Promise<number> {
       sha: { type: 'string' },
       wait: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      'github-summary': { type: 'boolean', default: false },
       'require-approval': { type: 'boolean' },
       'approval-timeout': { type: 'string' },
       'stable-timeout': { type: 'string' },
@@ -85,6 +87,7 @@ async function main(argv: string[]): Promise<number> {
       });
       try {
         const result = await waitWithProgress({ handle: started.handle, print: err });
+        if (values['github-summary']) writeGithubFiles(result, uiLink(settings, workflowId, result.runId), process.env);
         return printResult(result, { json: values.json, settings });
       } finally {
         stop();
