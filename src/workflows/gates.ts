@@ -38,10 +38,12 @@ export async function claimService(input: DeployInput, controls: Controls): Prom
   const me = workflowInfo().workflowId;
   for (const id of input.supersedes ?? []) {
     if (id === me) continue;
+    // Added before sending: the older deploy may answer before this signal's completion is seen here.
+    controls.predecessors.add(id);
     try {
       await getExternalWorkflowHandle(id).signal(supersedeSignal, { by: me, sha: input.sha });
-      controls.predecessors.add(id);
     } catch (err) {
+      controls.predecessors.delete(id);
       log.info(`deploy ${id} did not take the supersede signal (already finished?): ${errorMessage(err)}`);
     }
   }
