@@ -42,7 +42,8 @@ export function readConnectionSettings(env: Record<string, string | undefined>):
   }
   const wantsTls =
     tlsFlag === 'true' ||
-    (tlsFlag !== 'false' && (apiKey !== undefined || certPath !== undefined || caPath !== undefined));
+    (tlsFlag !== 'false' &&
+      (apiKey !== undefined || certPath !== undefined || keyPath !== undefined || caPath !== undefined));
 
   if (!wantsTls) {
     if (apiKey)
