@@ -22,6 +22,12 @@ export function printResult(
   if (result.taskDefinitionArn) err(`${where} task definition: ${result.taskDefinitionArn}`);
   if (result.rollback) err(`${where} rolled back to ${result.rollback.restoredTaskDefinitionArn}`);
   if (result.endedBy) err(`${where} ended by ${result.endedBy.by}: ${result.endedBy.reason}`);
+  const approval = result.approval;
+  if (approval?.required) {
+    const who = approval.by ? ` by ${approval.by}` : '';
+    err(`${where} approval: ${approval.state}${who}${approval.comment ? ` (${approval.comment})` : ''}`);
+    if (approval.state === 'pending') for (const line of approval.diff ?? []) err(`${where} would change: ${line}`);
+  }
   const total = result.stages.reduce((n, s) => n + (s.durationMs ?? 0), 0);
   err(
     `${where} stages: ${result.stages.map((s) => `${s.name} ${s.status}${s.durationMs !== undefined ? ` ${fmtMs(s.durationMs)}` : ''}`).join(', ')} (sum ${fmtMs(total)})`,

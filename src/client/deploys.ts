@@ -3,12 +3,13 @@ import {
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { SEARCH_ATTRIBUTES, WORKFLOW_TYPE, deployWorkflowId } from '../shared/names.js';
-import type { DeployInput, DeployProgress, DeployResult, FinalStatus } from '../shared/types.js';
+import type { ApprovalView, DeployInput, DeployProgress, DeployResult, FinalStatus } from '../shared/types.js';
 import { approveUpdate, cancelSignal, progressQuery } from '../workflows/messages.js';
 import type { deploy } from '../workflows/deploy.js';
 
@@ -158,11 +159,23 @@ export function progressAsResult(p: DeployProgress, workflowId: string, runId: s
   return out;
 }
 
-export async function approveDeploy(opts: { client: Client; workflowId: string; by: string; comment?: string }) {
+/** Approves through the update, so a refusal (allow-list, not waiting, finished) comes back as a clear error. */
+export async function approveDeploy(opts: {
+  client: Client;
+  workflowId: string;
+  by: string;
+  comment?: string;
+}): Promise<ApprovalView> {
   const handle = opts.client.workflow.getHandle(opts.workflowId);
-  return await handle.executeUpdate(approveUpdate, {
-    args: [{ by: opts.by, ...(opts.comment ? { comment: opts.comment } : {}) }],
-  });
+  try {
+    return await handle.executeUpdate(approveUpdate, {
+      args: [{ by: opts.by, ...(opts.comment ? { comment: opts.comment } : {}) }],
+    });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError)
+      throw new Error(`failed to approve ${opts.workflowId}: ${err.cause?.message ?? err.message}`);
+    throw await notRunningError(opts.client, opts.workflowId, 'approve', err);
+  }
 }
 
 export async function cancelDeploy(opts: {
@@ -171,5 +184,28 @@ export async function cancelDeploy(opts: {
   by: string;
   reason: string;
 }): Promise<void> {
-  await opts.client.workflow.getHandle(opts.workflowId).signal(cancelSignal, { by: opts.by, reason: opts.reason });
+  try {
+    await opts.client.workflow.getHandle(opts.workflowId).signal(cancelSignal, { by: opts.by, reason: opts.reason });
+  } catch (err) {
+    throw await notRunningError(opts.client, opts.workflowId, 'cancel', err);
+  }
+}
+
+/** Turns "workflow not found / already completed" into what happened to the deploy; other errors pass through. */
+async function notRunningError(client: Client, workflowId: string, verb: string, err: unknown): Promise<unknown> {
+  if (!(err instanceof WorkflowNotFoundError)) return err;
+  try {
+    const described = await client.workflow.getHandle<typeof deploy>(workflowId).describe();
+    if (described.status.name === 'COMPLETED') {
+      const result = await client.workflow.getHandle<typeof deploy>(workflowId).result();
+      return new Error(
+        `failed to ${verb} ${workflowId}: the deploy has finished (${result.status}); nothing to ${verb}`,
+      );
+    }
+    return new Error(`failed to ${verb} ${workflowId}: the deploy is ${described.status.name.toLowerCase()}`);
+  } catch (describeErr) {
+    if (describeErr instanceof WorkflowNotFoundError)
+      return new Error(`failed to ${verb} ${workflowId}: no such deploy (see deployctl list)`);
+    return err;
+  }
 }

@@ -1,0 +1,230 @@
+/** Approving, cancelling, superseding and re-running deploys on the real local stack, through deployctl. */
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
+import type { DeployListing } from '../../src/client/deploys.js';
+import { deployWorkflowId } from '../../src/shared/names.js';
+import type { DeployResult, FinalStatus } from '../../src/shared/types.js';
+import { setNextRollout } from '../support/moto.js';
+import { deployctl, startStack, type Stack } from '../support/stack.js';
+import { makeSourceRepo, type SourceRepo } from './source-repo.js';
+
+let stack: Stack;
+let source: SourceRepo;
+let ecs: ECSClient;
+
+beforeAll(async () => {
+  source = await makeSourceRepo();
+  stack = await startStack({ sourceRepo: source.dir });
+  ecs = new ECSClient({
+    region: stack.env.AWS_REGION,
+    endpoint: stack.env.AWS_ENDPOINT_URL,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  ecs?.destroy();
+  await stack?.stop();
+  await source?.remove();
+});
+
+const FINAL: string[] = ['succeeded', 'failed', 'rolled_back', 'cancelled', 'superseded'] satisfies FinalStatus[];
+
+async function service() {
+  const out = await ecs.send(
+    new DescribeServicesCommand({ cluster: stack.env.ECS_CLUSTER, services: [stack.env.ECS_SERVICE ?? ''] }),
+  );
+  const svc = out.services?.[0];
+  if (!svc) throw new Error('service missing');
+  return svc;
+}
+
+async function revisionStatus(arn: string | undefined): Promise<string | undefined> {
+  const out = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }));
+  return out.taskDefinition?.status;
+}
+
+/** Starts a deploy without waiting; returns its workflow id and what deployctl said. */
+async function start(sha: string, args: string[] = [], env: Record<string, string> = {}) {
+  const run = await deployctl(stack, ['deploy', '--sha', sha, '--json', ...args], env);
+  if (run.exitCode !== 0) throw new Error(`deployctl deploy failed (${run.exitCode}): ${run.stderr}`);
+  const { workflowId } = JSON.parse(run.stdout) as { workflowId: string };
+  expect(workflowId).toBe(deployWorkflowId('local', 'hello', sha));
+  return { workflowId, stderr: run.stderr };
+}
+
+/** `deployctl status <id> --json` until `done` holds; returns the last reading and its stderr. */
+async function statusUntil(
+  workflowId: string,
+  done: (r: DeployResult) => boolean,
+  timeoutMs = 120_000,
+): Promise<{ result: DeployResult; stderr: string }> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    const run = await deployctl(stack, ['status', workflowId, '--json']);
+    last = `${run.stdout}\n${run.stderr}`;
+    if (run.stdout.trim()) {
+      const result = JSON.parse(run.stdout) as DeployResult;
+      if (done(result)) return { result, stderr: run.stderr };
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`deploy ${workflowId} never reached the expected state; last status:\n${last}`);
+}
+
+const finished = (id: string) => statusUntil(id, (r) => FINAL.includes(r.status));
+const reaches = (id: string, status: string) =>
+  statusUntil(id, (r) => r.status === status || FINAL.includes(r.status)).then((s) => {
+    expect(s.result.status).toBe(status);
+    return s;
+  });
+
+async function hangNextRollout(): Promise<void> {
+  await setNextRollout({
+    endpoint: stack.env.AWS_ENDPOINT_URL ?? '',
+    region: stack.env.AWS_REGION ?? '',
+    serviceArn: (await service()).serviceArn ?? '',
+    outcome: 'hang',
+  });
+}
+
+describe('controlling deploys with deployctl on the local stack', () => {
+  let approvedSha: string;
+  let approvedRunId: string;
+
+  test('a deploy that requires approval waits, shows what would change, and deploys once alice approves', async () => {
+    const before = (await service()).taskDefinition;
+    approvedSha = await source.commit('a commit that needs approval');
+    const { workflowId } = await start(approvedSha, ['--require-approval']);
+
+    const waiting = await reaches(workflowId, 'awaiting_approval');
+    expect(waiting.result.approval).toMatchObject({ required: true, state: 'pending' });
+    expect(waiting.stderr).toContain('local/hello approval: pending');
+    expect(waiting.stderr).toMatch(/local\/hello would change: .*image.*hello:[0-9a-f]{40}/);
+    expect((await service()).taskDefinition).toBe(before);
+
+    const approve = await deployctl(stack, ['approve', workflowId, '--by', 'alice', '--comment', 'ship it']);
+    expect(approve.stderr).toContain(`${workflowId}: approved by alice`);
+    expect(approve.exitCode).toBe(0);
+
+    const { result } = await finished(workflowId);
+    expect(result.status).toBe('succeeded');
+    expect(result.approval).toMatchObject({ state: 'approved', by: 'alice', comment: 'ship it' });
+    expect((await service()).taskDefinition).toBe(result.taskDefinitionArn);
+    approvedRunId = result.runId;
+  });
+
+  test('deploying a SHA that already succeeded reports that deploy instead of building again', async () => {
+    const run = await deployctl(stack, ['deploy', '--sha', approvedSha, '--wait', '--json']);
+    expect(run.exitCode).toBe(0);
+    expect(run.stderr).toContain('already deployed by deploy-local-hello-');
+    const result = JSON.parse(run.stdout) as DeployResult;
+    expect(result).toMatchObject({ status: 'succeeded', runId: approvedRunId });
+    // One run of that workflow id in visibility: nothing was started, so nothing was built.
+    const list = await deployctl(stack, ['list', '--service', '--json']);
+    const runs = (JSON.parse(list.stdout) as DeployListing[]).filter((d) => d.sha === approvedSha);
+    expect(runs.map((d) => d.runId)).toEqual([approvedRunId]);
+  });
+
+  test('an approval from outside the allow-list is refused with a clear message; a cancel then ends the deploy before the update', async () => {
+    const before = (await service()).taskDefinition;
+    const sha = await source.commit('a commit only alice may approve');
+    const { workflowId } = await start(sha, ['--require-approval'], { DEPLOY_APPROVERS: 'alice' });
+    await reaches(workflowId, 'awaiting_approval');
+
+    const refused = await deployctl(stack, ['approve', workflowId, '--by', 'mallory']);
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.stderr).toContain(
+      `deployctl: failed to approve ${workflowId}: approver "mallory" is not allowed to approve ${workflowId}; allowed: alice`,
+    );
+    expect((await reaches(workflowId, 'awaiting_approval')).result.approval?.state).toBe('pending');
+
+    const cancel = await deployctl(stack, ['cancel', workflowId, '--by', 'bob', '--reason', 'not this one']);
+    expect(cancel.exitCode).toBe(0);
+    const { result } = await finished(workflowId);
+    expect(result.status).toBe('cancelled');
+    expect(result.endedBy).toMatchObject({ by: 'bob', reason: 'not this one' });
+    expect(result.stages.map((s) => s.name)).not.toContain('update');
+    expect((await service()).taskDefinition).toBe(before);
+    expect(await revisionStatus(result.taskDefinitionArn)).toBe('INACTIVE');
+
+    const late = await deployctl(stack, ['approve', workflowId, '--by', 'alice']);
+    expect(late.exitCode).not.toBe(0);
+    expect(late.stderr).toContain(`the deploy has finished (cancelled); nothing to approve`);
+  });
+
+  test('without an approval within --approval-timeout, the deploy ends cancelled with its approval rejected', async () => {
+    const before = (await service()).taskDefinition;
+    const sha = await source.commit('a commit nobody approves');
+    const { workflowId } = await start(sha, ['--require-approval', '--approval-timeout', '3s']);
+    const { result } = await finished(workflowId);
+    expect(result.status).toBe('cancelled');
+    expect(result.approval).toMatchObject({
+      state: 'rejected',
+      by: 'approval timeout',
+      comment: 'no approval within 3 s',
+    });
+    expect(result.endedBy).toMatchObject({ by: 'approval timeout', reason: 'no approval within 3 s' });
+    expect((await service()).taskDefinition).toBe(before);
+    expect(await revisionStatus(result.taskDefinitionArn)).toBe('INACTIVE');
+  });
+
+  test('a cancel during the rollout puts the service back on its previous revision, stable', async () => {
+    const before = (await service()).taskDefinition;
+    const sha = await source.commit('a commit whose rollout is cancelled');
+    await hangNextRollout();
+    const { workflowId } = await start(sha);
+    await reaches(workflowId, 'waiting_stable');
+    expect((await service()).taskDefinition).not.toBe(before);
+
+    const cancel = await deployctl(stack, ['cancel', workflowId, '--by', 'carol', '--reason', 'wrong config']);
+    expect(cancel.exitCode).toBe(0);
+    const { result } = await finished(workflowId);
+    expect(result.status).toBe('cancelled');
+    expect(result.endedBy).toMatchObject({ by: 'carol', reason: 'wrong config' });
+    expect(result.rollback?.restoredTaskDefinitionArn).toBe(before);
+    const after = await service();
+    expect(after.taskDefinition).toBe(before);
+    const primary = after.deployments?.find((d) => d.status === 'PRIMARY');
+    expect(primary).toMatchObject({ taskDefinition: before, rolloutState: 'COMPLETED' });
+    expect(primary?.runningCount).toBe(primary?.desiredCount);
+    expect(await revisionStatus(result.taskDefinitionArn)).toBe('INACTIVE');
+  });
+
+  test('a newer SHA supersedes a running deploy: the older compensates and ends superseded before the newer updates', async () => {
+    const before = (await service()).taskDefinition;
+    const olderSha = await source.commit('an older commit, stuck rolling out');
+    await hangNextRollout();
+    const older = await start(olderSha);
+    await reaches(older.workflowId, 'waiting_stable');
+
+    const newerSha = await source.commit('a newer commit');
+    const newer = await start(newerSha);
+    expect(newer.stderr).toContain(`local/hello superseding ${older.workflowId}`);
+
+    const olderResult = (await finished(older.workflowId)).result;
+    const newerResult = (await finished(newer.workflowId)).result;
+    expect(olderResult.status).toBe('superseded');
+    expect(olderResult.endedBy).toMatchObject({
+      by: newer.workflowId,
+      reason: `superseded by ${newerSha.slice(0, 12)}`,
+    });
+    expect(olderResult.rollback?.restoredTaskDefinitionArn).toBe(before);
+    expect(newerResult.status).toBe('succeeded');
+    expect(newerResult.previousTaskDefinitionArn).toBe(before);
+    // Never two rollouts at once: the newer update starts only after the older one's rollback is stable.
+    const rollback = olderResult.stages.find((s) => s.name === 'rollback');
+    const update = newerResult.stages.find((s) => s.name === 'update');
+    expect(rollback?.status).toBe('succeeded');
+    expect(Date.parse(update?.startedAt ?? '')).toBeGreaterThanOrEqual(
+      Date.parse(rollback?.startedAt ?? '') + (rollback?.durationMs ?? 0),
+    );
+    expect((await service()).taskDefinition).toBe(newerResult.taskDefinitionArn);
+    expect(await revisionStatus(olderResult.taskDefinitionArn)).toBe('INACTIVE');
+
+    const list = await deployctl(stack, ['list', '--service']);
+    expect(list.exitCode).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`^${older.workflowId}\\tsuperseded\\t`, 'm'));
+    expect(list.stdout).toMatch(new RegExp(`^${newer.workflowId}\\tsucceeded\\t`, 'm'));
+  });
+});

@@ -1,0 +1,57 @@
+/** Running deploys on the time-skipping server with fake activities, and steering them while they run. */
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { workflowBundle } from '../support/temporal.js';
+import type { DeployActivities } from '../../src/shared/activities.js';
+import type { DeployInput, DeployProgress } from '../../src/shared/types.js';
+import { deploy } from '../../src/workflows/deploy.js';
+import { progressQuery } from '../../src/workflows/messages.js';
+
+let n = 0;
+
+/** Runs `fn` while a worker with these activities polls a fresh task queue. */
+export async function withWorker<T>(
+  env: TestWorkflowEnvironment,
+  activities: DeployActivities,
+  fn: (taskQueue: string) => Promise<T>,
+): Promise<T> {
+  const taskQueue = `tq-${process.pid}-${++n}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities,
+  });
+  return await worker.runUntil(fn(taskQueue));
+}
+
+export async function startDeploy(
+  env: TestWorkflowEnvironment,
+  taskQueue: string,
+  args: DeployInput,
+  workflowId = `wf-${process.pid}-${++n}`,
+): Promise<WorkflowHandle<typeof deploy>> {
+  return await env.client.workflow.start(deploy, { taskQueue, workflowId, args: [args] });
+}
+
+/** Queries progress until `done` holds. Time does not skip while the test only queries. */
+export async function waitForProgress(
+  handle: WorkflowHandle<typeof deploy>,
+  done: (p: DeployProgress) => boolean,
+  timeoutMs = 20_000,
+): Promise<DeployProgress> {
+  const deadline = Date.now() + timeoutMs;
+  let last: DeployProgress | undefined;
+  while (Date.now() < deadline) {
+    last = await handle.query(progressQuery);
+    if (done(last)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`progress never reached the expected state; last: ${JSON.stringify(last)}`);
+}
+
+export const statusIs =
+  (status: DeployProgress['status']) =>
+  (p: DeployProgress): boolean =>
+    p.status === status;
