@@ -5,7 +5,9 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-check/', 'node_modules/', '.tools/', '.work/', '.stack/', '.cache/', 'coverage/', 'app/'] },
+  {
+    ignores: ['dist/', 'dist-check/', 'node_modules/', '.tools/', '.work/', '.stack/', '.cache/', 'coverage/', 'app/'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -25,10 +27,20 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code runs in a deterministic sandbox: no Node builtins.' })),
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'Workflow code runs in a deterministic sandbox: no Node builtins.',
+          })),
           patterns: [
-            { group: ['@temporalio/activity', '@temporalio/client', '@temporalio/worker', '@temporalio/testing'], message: 'Workflows import only @temporalio/workflow.' },
-            { group: ['**/activities/**'], allowTypeImports: true, message: 'Workflows use `import type` for activities.' },
+            {
+              group: ['@temporalio/activity', '@temporalio/client', '@temporalio/worker', '@temporalio/testing'],
+              message: 'Workflows import only @temporalio/workflow.',
+            },
+            {
+              group: ['**/activities/**'],
+              allowTypeImports: true,
+              message: 'Workflows use `import type` for activities.',
+            },
           ],
         },
       ],
