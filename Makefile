@@ -28,11 +28,14 @@ lint: install
 	cd app && test -z "$$(gofmt -l .)" && go vet ./...
 	.tools/bin/actionlint
 
+# Suites that start a whole local stack run one at a time; the rest run in parallel.
+STACK_SUITES := test/e2e/ test/faults/ test/github/run-steps test/worker/
+
 test-unit: build
-	$(JEST) --testPathIgnorePatterns /test/e2e/
+	$(JEST) $(addprefix --testPathIgnorePatterns ,$(STACK_SUITES))
 
 test-e2e: build
-	$(JEST) --runInBand test/e2e
+	$(JEST) --runInBand $(STACK_SUITES)
 
 test: lint test-unit test-e2e
 
