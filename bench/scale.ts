@@ -39,6 +39,7 @@ function fastActivities(counter: Map<string, number>): DeployActivities {
     }),
     testApp: async () => ({ passed: 1, packages: 1 }),
     checkRepository: async () => ({ repositoryUri: 'bench' }),
+    discardImage: async () => ({ discarded: false, detail: 'bench' }),
     packageImage: async ({ sha, repository }) => ({
       imageRef: `bench/${repository}:${sha}`,
       imageDigest: 'sha256:0',

@@ -33,7 +33,12 @@ export interface ImageCommandInput {
   secretsDir: string;
   /** buildah only: storage under the worker's own directory, so nothing global is touched. */
   storageDir: string;
+  /** Written into the image as the DEPLOY_ID_LABEL, so a failed deploy can tell the image it pushed from others. */
+  deployId: string;
 }
+
+/** The image label naming the deploy that built it. */
+export const DEPLOY_ID_LABEL = 'deploy.id';
 
 /** buildah reads credentials from an auth file, never from its arguments, which any local user can read in /proc. */
 export function buildahCommands(i: ImageCommandInput): ImageCommands {
@@ -79,7 +84,15 @@ export function dockerCommands(i: ImageCommandInput): ImageCommands {
 }
 
 function dockerfileArgs(i: ImageCommandInput): string[] {
-  return ['-f', `${i.workspace}/Dockerfile`, '-t', i.localTag, i.workspace];
+  return [
+    '-f',
+    `${i.workspace}/Dockerfile`,
+    '--label',
+    `${DEPLOY_ID_LABEL}=${i.deployId}`,
+    '-t',
+    i.localTag,
+    i.workspace,
+  ];
 }
 
 export function authFilePath(i: Pick<ImageCommandInput, 'secretsDir'>): string {

@@ -3,15 +3,17 @@
  * Credentials come from ECR at each attempt and stay in this process: in a 0700 directory, on stdin, never in
  * arguments, results, logs or error messages.
  */
+import { BatchDeleteImageCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { ApplicationFailure, log } from '@temporalio/activity';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ImageBuilder, WorkerConfig } from '../shared/config.js';
 import { ErrorType } from '../shared/errors.js';
-import type { PackageInput, PackageResult } from '../shared/types.js';
+import type { DiscardImageInput, DiscardImageResult, PackageInput, PackageResult } from '../shared/types.js';
 import { validateSha } from '../shared/validate.js';
 import { describeFailure, runCommand, withHeartbeat, type CommandOutput } from './command.js';
+import { AWS_CLIENT_RETRY, awsFailure } from './aws-errors.js';
 import { getRegistryAuth } from './ecr.js';
 import { BINARY_PATH, goBuilder, sha256File } from './go.js';
 import {
@@ -19,6 +21,7 @@ import {
   authFilePath,
   buildahCommands,
   buildFailure,
+  DEPLOY_ID_LABEL,
   digestFilePath,
   digestFromPushOutput,
   dockerCommands,
@@ -28,7 +31,7 @@ import {
   type ImageCommands,
 } from './image-commands.js';
 import { checked } from './input.js';
-import { findManifest, type FindManifestInput } from './registry-api.js';
+import { deleteManifest, findManifest, readImage, type FindManifestInput } from './registry-api.js';
 import { sourceCheckouts } from './source.js';
 
 /** ECR repository names; the workflow validated them already, this keeps the URL and tag safe regardless. */
@@ -60,6 +63,34 @@ export function imageActivities(config: WorkerConfig) {
 
   return {
     packageImage: (input: PackageInput): Promise<PackageResult> => withHeartbeat(() => packageImage(input)),
+
+    /**
+     * Undoes a push when the deploy failed before the service used the image (tests failed while it was pushed).
+     * Only an image whose label names this deploy is removed: one pushed by an earlier deploy of the SHA stays.
+     */
+    discardImage: async (input: DiscardImageInput): Promise<DiscardImageResult> => {
+      const sha = checked(() => validateSha(input.sha));
+      const repository = checkRepository(input.repository);
+      const auth = await getRegistryAuth({ region: input.region });
+      const registry = config.registry ?? auth.registry;
+      const where = { auth, registry, repository, insecure: config.registryInsecure };
+      const found = await readImage({ ...where, tag: sha });
+      if (!found) return { discarded: false, detail: `${registry}/${repository}:${sha} was never pushed` };
+      const by = found.labels[DEPLOY_ID_LABEL];
+      if (by !== input.deployId) {
+        return {
+          discarded: false,
+          detail: `${registry}/${repository}:${sha} was pushed by ${by ?? 'another deploy'}; kept`,
+        };
+      }
+      if (config.registry) {
+        await deleteManifest(where, found.digest);
+      } else {
+        await deleteFromEcr(input.region, repository, found.digest);
+      }
+      log.info('removed the image this failed deploy pushed', { repository, sha, digest: found.digest });
+      return { discarded: true, detail: `removed ${registry}/${repository}@${found.digest}` };
+    },
   };
 
   async function packageImage(input: PackageInput): Promise<PackageResult> {
@@ -87,6 +118,7 @@ export function imageActivities(config: WorkerConfig) {
       password: auth.password,
       secretsDir,
       storageDir: resolve(config.workDir, 'containers'),
+      deployId: input.deployId,
     };
     const commands = builder === 'docker' ? dockerCommands(commandInput) : buildahCommands(commandInput);
     try {
@@ -147,14 +179,35 @@ function buildError(out: CommandOutput): string {
   return errors.length > 0 ? errors.join('\n') : describeFailure(out, 10);
 }
 
-function checkInput(input: PackageInput): { sha: string; repository: string; binarySha256: string } {
-  const sha = checked(() => validateSha(input.sha));
-  if (!REPOSITORY_RE.test(input.repository)) {
+/** ECR removes images through its API; its registry endpoint does not take DELETE. */
+async function deleteFromEcr(region: string, repository: string, digest: string): Promise<void> {
+  const ecr = new ECRClient({ region, ...AWS_CLIENT_RETRY });
+  try {
+    const out = await ecr.send(
+      new BatchDeleteImageCommand({ repositoryName: repository, imageIds: [{ imageDigest: digest }] }),
+    );
+    const failure = out.failures?.find((f) => f.failureCode !== 'ImageNotFound');
+    if (failure) throw new Error(`${failure.failureCode ?? 'failure'}: ${failure.failureReason ?? ''}`);
+  } catch (err) {
+    throw awsFailure(`delete image ${repository}@${digest} from ECR`, err);
+  } finally {
+    ecr.destroy();
+  }
+}
+
+function checkRepository(repository: string): string {
+  if (!REPOSITORY_RE.test(repository)) {
     throw ApplicationFailure.nonRetryable(
-      `invalid repository: ${JSON.stringify(input.repository)} is not an ECR repository name`,
+      `invalid repository: ${JSON.stringify(repository)} is not an ECR repository name`,
       ErrorType.invalidInput,
     );
   }
+  return repository;
+}
+
+function checkInput(input: PackageInput): { sha: string; repository: string; binarySha256: string } {
+  const sha = checked(() => validateSha(input.sha));
+  checkRepository(input.repository);
   if (typeof input.binarySha256 !== 'string' || !/^[0-9a-f]{64}$/.test(input.binarySha256)) {
     throw ApplicationFailure.nonRetryable(
       `invalid binarySha256: ${JSON.stringify(input.binarySha256) ?? 'nothing'} is not the sha256 the build stage returned`,

@@ -1,4 +1,4 @@
-/** The registry's own HTTP API (v2), for the one question the package step asks before building: is the tag there? */
+/** The registry's own HTTP API (v2): is the tag there, which deploy built it, and removing a failed deploy's image. */
 import { ApplicationFailure, cancellationSignal } from '@temporalio/activity';
 import { ErrorType, errorMessage } from '../shared/errors.js';
 import { redact } from './command.js';
@@ -22,12 +22,47 @@ export interface FindManifestInput {
 
 /** Asks the registry for the digest of repository:tag; undefined when there is no such tag. */
 export async function findManifest(i: FindManifestInput): Promise<string | undefined> {
-  const url = `${i.insecure ? 'http' : 'https'}://${i.registry}/v2/${i.repository}/manifests/${i.tag}`;
-  const what = `failed to check for image ${i.registry}/${i.repository}:${i.tag}`;
+  const res = await call(i, 'HEAD', `manifests/${i.tag}`, `check for image ${i.registry}/${i.repository}:${i.tag}`);
+  if (res.status === 404) return undefined;
+  return res.headers.get('docker-content-digest') ?? undefined;
+}
+
+export interface RegistryImage {
+  digest: string;
+  labels: Record<string, string>;
+}
+
+/** The digest and labels of repository:tag (one single-platform image); undefined when there is no such tag. */
+export async function readImage(i: FindManifestInput): Promise<RegistryImage | undefined> {
+  const what = `read image ${i.registry}/${i.repository}:${i.tag}`;
+  const res = await call(i, 'GET', `manifests/${i.tag}`, what);
+  if (res.status === 404) return undefined;
+  const digest = res.headers.get('docker-content-digest') ?? '';
+  const manifest = (await res.json()) as { config?: { digest?: string } };
+  if (!digest || !manifest.config?.digest) throw new Error(`failed to ${what}: no digest or config in the manifest`);
+  const config = await call(i, 'GET', `blobs/${manifest.config.digest}`, what);
+  const body = (await config.json()) as { config?: { Labels?: Record<string, string> | null } };
+  return { digest, labels: body.config?.Labels ?? {} };
+}
+
+/** Deletes a manifest by digest, which removes its tags; one already gone is fine. */
+export async function deleteManifest(i: Omit<FindManifestInput, 'tag'>, digest: string): Promise<void> {
+  await call(
+    { ...i, tag: digest },
+    'DELETE',
+    `manifests/${digest}`,
+    `delete image ${i.registry}/${i.repository}@${digest}`,
+  );
+}
+
+/** One registry API call; 404 is returned, not thrown. Refused credentials stay retryable (a fresh token may help). */
+async function call(i: FindManifestInput, method: string, path: string, action: string): Promise<Response> {
+  const url = `${i.insecure ? 'http' : 'https'}://${i.registry}/v2/${i.repository}/${path}`;
+  const what = `failed to ${action}`;
   let res: Response;
   try {
     res = await fetch(url, {
-      method: 'HEAD',
+      method,
       headers: {
         Accept: MANIFEST_TYPES,
         Authorization: `Basic ${Buffer.from(`${i.auth.username}:${i.auth.password}`).toString('base64')}`,
@@ -39,14 +74,13 @@ export async function findManifest(i: FindManifestInput): Promise<string | undef
     const cause = err instanceof Error && err.cause !== undefined ? errorMessage(err.cause) : errorMessage(err);
     throw new Error(`${what}: ${redact(cause, secretsOf(i.auth))}; is the registry reachable?`);
   }
-  if (res.status === 404) return undefined;
-  if (res.status === 200) return res.headers.get('docker-content-digest') ?? undefined;
+  if (res.ok || res.status === 404) return res;
   if (res.status === 401) {
     throw new Error(`${what}: the registry refused the credentials (401); retrying with a fresh token`);
   }
   if (res.status === 403) {
     throw ApplicationFailure.nonRetryable(
-      `${what}: access denied (403); grant the worker's IAM identity pull access to the repository`,
+      `${what}: access denied (403); grant the worker's IAM identity access to the repository`,
       ErrorType.accessDenied,
     );
   }

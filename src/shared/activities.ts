@@ -10,6 +10,8 @@ import type {
   CheckRolloutInput,
   CleanupInput,
   DeregisterInput,
+  DiscardImageInput,
+  DiscardImageResult,
   DescribeTargetInput,
   DescribeTargetResult,
   PackageInput,
@@ -30,6 +32,8 @@ export interface DeployActivities {
   testApp(input: TestInput): Promise<TestResult>;
   checkRepository(input: { region: string; repository: string }): Promise<{ repositoryUri: string }>;
   packageImage(input: PackageInput): Promise<PackageResult>;
+  /** Removes the image this deploy pushed, when the deploy fails before the service was touched. */
+  discardImage(input: DiscardImageInput): Promise<DiscardImageResult>;
   describeTarget(input: DescribeTargetInput): Promise<DescribeTargetResult>;
   registerTaskDefinition(input: RegisterInput): Promise<RegisterResult>;
   updateService(input: UpdateServiceInput): Promise<UpdateServiceResult>;

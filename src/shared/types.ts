@@ -198,6 +198,17 @@ export interface PackageResult {
   pushed: boolean;
 }
 
+export interface DiscardImageInput extends WorkspaceRef {
+  region: string;
+  repository: string;
+}
+export interface DiscardImageResult {
+  /** true when this deploy's image was removed from the registry. */
+  discarded: boolean;
+  /** Why it was or was not removed, for the deploy's record. */
+  detail: string;
+}
+
 export interface DescribeTargetInput {
   region: string;
   cluster: string;

@@ -1,5 +1,5 @@
 /** Activity proxies, each with timeouts and retries fitted to what it does. */
-import { proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type { DeployActivities } from '../shared/activities.js';
 import { ErrorType } from '../shared/errors.js';
 
@@ -27,9 +27,11 @@ export const go = proxyActivities<Pick<DeployActivities, 'buildApp' | 'testApp'>
 });
 
 /** Image build and push: registry hiccups and expired tokens are worth several tries. */
-export const image = proxyActivities<Pick<DeployActivities, 'packageImage'>>({
+export const image = proxyActivities<Pick<DeployActivities, 'packageImage' | 'discardImage'>>({
   startToCloseTimeout: '20 minutes',
   heartbeatTimeout: '30 seconds',
+  // A cancelled push may still complete; waiting for it lets a failed deploy remove what it pushed.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: {
     initialInterval: '3s',
     backoffCoefficient: 2,

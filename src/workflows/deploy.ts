@@ -59,6 +59,7 @@ export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
         go.buildApp.executeWithOptions({ summary: `build the Go binary at ${short}` }, [ref]),
       );
       // The image packages the binary that was just built (checked by its hash), so testing and packaging can run side by side.
+      done.imagePushedFor = ref;
       const [, packaged] = await allOrCancel([
         () =>
           state.run('test', () => go.testApp.executeWithOptions({ summary: `go test the binary at ${short}` }, [ref])),
@@ -151,15 +152,25 @@ export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
   });
 }
 
-/** Runs branches side by side; the first failure cancels the others, so nothing keeps running unseen. */
+/**
+ * Runs branches side by side; the first failure cancels the others, and waits until they have really stopped
+ * (a push cancelled mid-way may still finish), so compensation sees everything they did.
+ */
 async function allOrCancel<A, B>(branches: readonly [() => Promise<A>, () => Promise<B>]): Promise<[A, B]> {
   const inner = new CancellationScope();
   return await inner.run(async () => {
+    let failed: { err: unknown } | undefined;
     const cancelOnFailure = <T>(p: Promise<T>): Promise<T> =>
       p.catch((err: unknown) => {
-        inner.cancel();
+        if (!failed) {
+          failed = { err };
+          inner.cancel();
+        }
         throw err;
       });
-    return await Promise.all([cancelOnFailure(branches[0]()), cancelOnFailure(branches[1]())]);
+    const [a, b] = await Promise.allSettled([cancelOnFailure(branches[0]()), cancelOnFailure(branches[1]())]);
+    if (failed) throw failed.err;
+    if (a.status === 'rejected' || b.status === 'rejected') throw new Error('unreachable: a branch failed unseen');
+    return [a.value, b.value];
   });
 }

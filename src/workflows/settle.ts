@@ -2,7 +2,7 @@
 import { ActivityFailure, ApplicationFailure, log, workflowInfo } from '@temporalio/workflow';
 import { ErrorType, errorMessage } from '../shared/errors.js';
 import type { DeployError, DeployInput, DeployResult, FinalStatus, StageName } from '../shared/types.js';
-import { awsCompensation, source } from './activities.js';
+import { awsCompensation, image, source } from './activities.js';
 import type { Controls } from './controls.js';
 import type { DeployState } from './state.js';
 import { waitStable } from './wait-stable.js';
@@ -21,6 +21,8 @@ export interface Progress {
   registeredNew: boolean;
   /** Set before the update is sent: from then on the service may have changed. */
   serviceTouched: boolean;
+  /** Set when packaging starts: a deploy that fails before the update removes the image it pushed. */
+  imagePushedFor?: { sha: string; deployId: string };
   deploymentId?: string;
 }
 
@@ -52,6 +54,16 @@ export async function settle(
       { summary: `deregister unused revision ${revision(done.registeredArn)}` },
       [{ region: target.region, taskDefinitionArn: done.registeredArn }],
     );
+  }
+  if (!succeeded && !done.serviceTouched && done.imagePushedFor) {
+    // Tests and packaging overlap, so a deploy that failed its tests may have pushed its image: take it back.
+    try {
+      await image.discardImage.executeWithOptions({ summary: 'remove the image this failed deploy pushed' }, [
+        { ...done.imagePushedFor, region: target.region, repository: target.repository },
+      ]);
+    } catch (err) {
+      log.warn(`failed to remove the image of ${done.imagePushedFor.sha}: ${errorMessage(err)}`);
+    }
   }
   if (done.workspace) {
     try {

@@ -20,6 +20,7 @@ const input: ImageCommandInput = {
   username: 'AWS',
   password: 's3cret-token',
   secretsDir: '/w/image-x',
+  deployId: 'deploy-prod-web-abc1234.0f0f0f0f',
   storageDir: '/w/containers',
 };
 
@@ -41,6 +42,8 @@ describe('buildahCommands', () => {
       'docker',
       '-f',
       '/w/workspaces/d1/Dockerfile',
+      '--label',
+      'deploy.id=deploy-prod-web-abc1234.0f0f0f0f',
       '-t',
       'localhost/deploy-abc:1234',
       '/w/workspaces/d1',

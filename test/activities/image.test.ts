@@ -179,6 +179,32 @@ describe('packageImage', () => {
   );
 });
 
+describe('discardImage', () => {
+  it(
+    'removes the image this deploy pushed, and keeps one another deploy pushed under the same tag',
+    async () => {
+      const built = await builtWorkspace('image-discard');
+      const { packageImage, discardImage } = imageActivities(config);
+      const mine = newSha();
+      const theirs = newSha();
+      await runActivity(packageImage, packageInput(built, mine));
+      await runActivity(packageImage, packageInput(built, theirs));
+      const where = { region, repository, deployId: basename(built.workspace) };
+
+      const removed = await runActivity(discardImage, { ...where, sha: mine });
+      const kept = await runActivity(discardImage, { ...where, sha: theirs, deployId: 'another-deploy' });
+      const never = await runActivity(discardImage, { ...where, sha: newSha() });
+
+      expect(removed.discarded).toBe(true);
+      expect(await manifestDigest(registry.address, repository, mine)).toBeUndefined();
+      expect(kept).toMatchObject({ discarded: false, detail: expect.stringContaining('kept') as unknown });
+      expect(await manifestDigest(registry.address, repository, theirs)).toMatch(/^sha256:/);
+      expect(never).toMatchObject({ discarded: false, detail: expect.stringContaining('never pushed') as unknown });
+    },
+    COLD_GO_BUILD_MS,
+  );
+});
+
 describe('findManifest', () => {
   it('keeps a refused login (401) retryable and never shows the password', async () => {
     const auth = { registry: registry.address, username: 'AWS', password: 'wrong-password' };

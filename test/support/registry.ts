@@ -39,6 +39,8 @@ export async function startRegistry(): Promise<TestRegistry> {
       'storage:',
       '  filesystem:',
       `    rootdirectory: ${join(dir, 'data')}`,
+      '  delete:',
+      '    enabled: true',
       'http:',
       `  addr: 127.0.0.1:${port}`,
       '  secret: test-only-secret',

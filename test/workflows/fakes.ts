@@ -62,6 +62,7 @@ export function fakeActivities(overrides: Partial<DeployActivities> = {}): Deplo
     buildApp: async ({ deployId }) => ({ binaryPath: `/work/ws/${deployId}/build/app`, binarySha256: 'f'.repeat(64) }),
     testApp: async () => ({ passed: 2, packages: 1 }),
     checkRepository: async () => ({ repositoryUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/web' }),
+    discardImage: async () => ({ discarded: false, detail: 'never pushed' }),
     packageImage: async ({ sha }) => ({
       imageRef: `127.0.0.1:5000/web:${sha}`,
       imageDigest: 'sha256:abc',
