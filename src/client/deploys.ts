@@ -73,7 +73,9 @@ export async function startDeploy(opts: {
       `container: ${input.target.containerName}`,
       `task definition: ${input.target.taskDefinitionPath ?? "the service's current one"}`,
       `requested by: ${input.requestedBy ?? 'unknown'}`,
-    ].join('\n'),
+    ]
+      .map((line) => `- ${line}`)
+      .join('\n'),
   });
   return { handle, mode: 'started', runId: handle.firstExecutionRunId, superseding };
 }

@@ -138,18 +138,28 @@ export class DeployState {
         (s) => `| ${s.name} | ${s.status} | ${s.durationMs === undefined ? '' : `${s.durationMs} ms`} |`,
       ),
     ];
-    if (this.imageRef) lines.push('', `image: \`${this.imageRef}\``);
-    if (this.taskDefinitionArn) lines.push(`task definition: \`${this.taskDefinitionArn}\``);
+    // One fact per list item: plain lines would run together in the UI's markdown.
+    const facts: string[] = [];
+    if (this.imageRef) facts.push(`image: \`${this.imageRef}\``);
+    if (this.taskDefinitionArn) facts.push(`task definition: \`${this.taskDefinitionArn}\``);
     if (this.rollout) {
       const r = this.rollout;
-      lines.push(
-        `rollout: ${r.rolloutState ?? r.state}, running ${r.running}/${r.desired}, pending ${r.pending}, failed ${r.failedTasks}`,
+      facts.push(
+        `rollout: ${r.rolloutState ?? r.state}, ${r.running} of ${r.desired} running, ${r.pending} pending, ${r.failedTasks} failed`,
       );
     }
+    if (this.approval.required) {
+      const a = this.approval;
+      facts.push(`approval: ${a.state}${a.by ? ` by ${a.by}` : ''}${a.comment ? ` (${a.comment})` : ''}`);
+    }
+    if (facts.length) lines.push('', ...facts.map((f) => `- ${f}`));
     if (this.approval.state === 'pending' && this.status === 'awaiting_approval') {
       lines.push(
         '',
         'Waiting for approval: send the `approve` signal `{"by": "you"}` or `cancel` `{"by": "you", "reason": "..."}`.',
+        ...(this.approval.diff?.length
+          ? ['', 'What would change:', '', ...this.approval.diff.map((d) => `- ${d}`)]
+          : []),
       );
     }
     setCurrentDetails(lines.join('\n'));
