@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 # The AWS SDK is pinned to a release that still supports Node 20; its notice about Node 22 is known.
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
-JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
+JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js --forceExit
 
 .PHONY: help install build lint test test-unit test-e2e stack stack-down demo bench clean
 
