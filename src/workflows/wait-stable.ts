@@ -1,5 +1,5 @@
 /** The stability wait: short reads of ECS between durable timers, so a waiting deploy holds no worker slot. */
-import { ApplicationFailure, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, sleep } from '@temporalio/workflow';
 import { ErrorType } from '../shared/errors.js';
 import type { CheckRolloutInput, RolloutSnapshot } from '../shared/types.js';
 
@@ -19,7 +19,9 @@ export async function waitStable(opts: WaitStableOptions): Promise<RolloutSnapsh
   const started = Date.now();
   let interval = opts.pollIntervalMs;
   for (;;) {
-    const snapshot = await opts.check(opts.rollout);
+    // One read takes milliseconds: let it finish and take a cancel at the timer instead, so a cancel never races
+    // an answer that is already on its way.
+    const snapshot = await CancellationScope.nonCancellable(() => opts.check(opts.rollout));
     opts.onSnapshot(snapshot);
     if (snapshot.state === 'completed') return snapshot;
     if (snapshot.state === 'failed' || snapshot.state === 'rolled_back') {
