@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
 JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js --forceExit
 
-.PHONY: help install build lint test test-unit test-e2e stack stack-down demo bench clean
+.PHONY: help install build lint test test-unit test-e2e stack stack-down demo bench soak clean
 
 help:
 	@echo "make demo        install, start the local stack, deploy app/ at HEAD, print stages, result and UI link"
@@ -13,6 +13,7 @@ help:
 	@echo "make stack       start the local stack (Temporal, AWS emulator, registry, worker) in the background"
 	@echo "make stack-down  stop everything make stack started"
 	@echo "make bench       benchmarks (docs/benchmarks.md)"
+	@echo "make soak        50 deploys back to back with faults sprinkled in (docs/reliability.md)"
 
 install:
 	@scripts/install-tools.sh --with-browser
@@ -50,6 +51,9 @@ demo: build
 	@set -a; . .stack/env; set +a; \
 	  node dist/cli/main.js deploy --sha "$$(git rev-parse HEAD)" --wait; \
 	  echo "demo: the stack is still up for the UI link above; 'make stack-down' stops it"
+
+soak: build
+	SOAK_DEPLOYS=50 $(JEST) --runInBand test/faults/soak.test.ts
 
 bench: build
 	node --import tsx bench/main.ts
