@@ -1,4 +1,5 @@
 /** What deployctl does with Temporal: start (superseding, idempotent), watch, approve, cancel, list. */
+import { knownArtifacts } from '../shared/artifacts.js';
 import {
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
@@ -154,10 +155,8 @@ export function progressAsResult(p: DeployProgress, workflowId: string, runId: s
     cluster: p.cluster,
     stages: p.stages,
     approval: p.approval,
+    ...knownArtifacts(p),
   };
-  if (p.imageRef) out.imageRef = p.imageRef;
-  if (p.taskDefinitionArn) out.taskDefinitionArn = p.taskDefinitionArn;
-  if (p.previousTaskDefinitionArn) out.previousTaskDefinitionArn = p.previousTaskDefinitionArn;
   return out;
 }
 

@@ -1,4 +1,5 @@
 /** How a deploy ends: compensation when the service was touched, clean-up, and the result people read. */
+import { knownArtifacts } from '../shared/artifacts.js';
 import { ActivityFailure, ApplicationFailure, log, workflowInfo } from '@temporalio/workflow';
 import { ErrorType, errorMessage } from '../shared/errors.js';
 import type { DeployError, DeployInput, DeployResult, FinalStatus, StageName } from '../shared/types.js';
@@ -145,11 +146,8 @@ function finalResult(
     cluster: target.cluster,
     stages: state.stages,
     approval: state.approval,
+    ...knownArtifacts(state),
   };
-  if (state.imageRef) result.imageRef = state.imageRef;
-  if (state.imageDigest) result.imageDigest = state.imageDigest;
-  if (state.taskDefinitionArn) result.taskDefinitionArn = state.taskDefinitionArn;
-  if (state.previousTaskDefinitionArn) result.previousTaskDefinitionArn = state.previousTaskDefinitionArn;
   if (failure) result.error = failure;
   if (controls.ended) {
     const { by, reason, at } = controls.ended;

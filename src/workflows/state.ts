@@ -1,4 +1,5 @@
 /** What a deploy knows about itself while it runs: stages, status, approval, rollout. Pure bookkeeping. */
+import { knownArtifacts } from '../shared/artifacts.js';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import { SEARCH_ATTRIBUTES } from '../shared/names.js';
@@ -110,12 +111,10 @@ export class DeployState {
       cluster: target.cluster,
       stages: this.stages,
       approval: this.approval,
+      ...knownArtifacts(this),
     };
     if (this.stage) view.stage = this.stage;
     if (this.rollout) view.rollout = this.rollout;
-    if (this.imageRef) view.imageRef = this.imageRef;
-    if (this.taskDefinitionArn) view.taskDefinitionArn = this.taskDefinitionArn;
-    if (this.previousTaskDefinitionArn) view.previousTaskDefinitionArn = this.previousTaskDefinitionArn;
     if (this.result) view.result = this.result;
     return view;
   }
