@@ -1,4 +1,5 @@
 /** Which AWS errors a retry can fix, and how the rest read. */
+import { testConfig } from '../support/workspace.js';
 import {
   AccessDeniedException,
   ClientException,
@@ -13,7 +14,6 @@ import { DefaultLogger } from '@temporalio/worker';
 import { mockClient } from 'aws-sdk-client-mock';
 import { awsFailure } from '../../src/activities/aws-errors.js';
 import { ecsActivities } from '../../src/activities/ecs.js';
-import type { WorkerConfig } from '../../src/shared/config.js';
 import { ErrorType } from '../../src/shared/errors.js';
 import type { DescribeTargetInput } from '../../src/shared/types.js';
 
@@ -61,7 +61,7 @@ describe('awsFailure', () => {
 describe('activities on AWS errors', () => {
   const ecs = mockClient(ECSClient);
   const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
-  const act = ecsActivities({} as WorkerConfig);
+  const act = ecsActivities(testConfig());
   const target: DescribeTargetInput = { region: 'eu-west-1', cluster: 'apps', service: 'web', repository: 'web' };
   const describeTarget = (input: DescribeTargetInput) =>
     env.run<[DescribeTargetInput], unknown, typeof act.describeTarget>(act.describeTarget, input);
