@@ -168,6 +168,20 @@ describe('faults no retry can fix fail at once, with AWS message, and change not
     240_000,
   );
 
+  test('a registry that denies access (403) fails the package step at once, naming the fix', async () => {
+    const { result, matched, sha } = await deployWith(
+      'registry 403',
+      [{ method: 'HEAD', path: /\/manifests\//, fault: { kind: 'status', status: 403 } }],
+      'registry',
+    );
+    expect(result.status).toBe('failed');
+    expect(result.error?.stage).toBe('package');
+    expect(result.error?.message).toMatch(/access denied \(403\); grant the worker's IAM identity access/);
+    expect(matched[0]).toBe(1);
+    expect(await manifestDigest(fs.stack.env.DEPLOY_REGISTRY ?? '', 'hello', sha)).toBeUndefined();
+    refused.push('registry 403 on the manifest check');
+  }, 240_000);
+
   test('no secret appears in any history, worker or stack log, or deployctl output of these deploys', async () => {
     expect(await fs.secretHits()).toEqual([]);
   });

@@ -19,8 +19,8 @@ export interface RequestInfo {
 export type Fault =
   /** 400 ThrottlingException "Rate exceeded", as ECS and ECR answer it. */
   | { kind: 'throttle' }
-  /** 500 ServerException or 503 ServiceUnavailableException (AWS), or a bare status (registry). */
-  | { kind: 'status'; status: 500 | 502 | 503 }
+  /** 500 ServerException or 503 ServiceUnavailableException (AWS), or the status with a registry error body. */
+  | { kind: 'status'; status: number }
   /** Destroys the connection without an answer. */
   | { kind: 'reset' }
   /** Waits, then forwards. */
@@ -176,10 +176,16 @@ export async function startFaultProxy(opts: { targetPort: number; port?: number 
       switch (fault.kind) {
         case 'throttle':
         case 'status': {
-          const e = fault.kind === 'throttle' ? AWS_ERRORS.throttle : AWS_ERRORS[fault.status];
-          if (aws) return awsError(res, e.status, e.type, e.message);
-          res.writeHead(fault.kind === 'throttle' ? 429 : e.status, { 'content-type': 'text/plain' });
-          return void res.end(`${e.message}\n`);
+          const status = fault.kind === 'throttle' ? 429 : fault.status;
+          if (aws) {
+            const e = fault.kind === 'throttle' ? AWS_ERRORS.throttle : (AWS_ERRORS[status as 500] ?? AWS_ERRORS[500]);
+            return awsError(res, e.status, e.type, e.message);
+          }
+          // As docker-registry answers: {"errors":[{"code","message"}]}.
+          const code = { 401: 'UNAUTHORIZED', 403: 'DENIED', 429: 'TOOMANYREQUESTS' }[status] ?? 'UNKNOWN';
+          const body = JSON.stringify({ errors: [{ code, message: `injected ${status}` }] });
+          res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+          return void res.end(body);
         }
         case 'reset':
           return void req.socket.destroy();
