@@ -1,30 +1,26 @@
 /** Approving, cancelling, superseding and re-running deploys on the real local stack, through deployctl. */
-import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import type { DeployListing } from '../../src/client/deploys.js';
 import { deployWorkflowId } from '../../src/shared/names.js';
 import type { DeployResult, FinalStatus } from '../../src/shared/types.js';
 import { setNextRollout } from '../support/moto.js';
-import { deployctl, startStack, type Stack } from '../support/stack.js';
-import { makeSourceRepo, type SourceRepo } from './source-repo.js';
+import { deployctl, type Stack } from '../support/stack.js';
+import { startAppStack, type AppStack, type SourceRepo } from './source-repo.js';
 
 let stack: Stack;
 let source: SourceRepo;
 let ecs: ECSClient;
 
+let app: AppStack | undefined;
+
 beforeAll(async () => {
-  source = await makeSourceRepo();
-  stack = await startStack({ sourceRepo: source.dir });
-  ecs = new ECSClient({
-    region: stack.env.AWS_REGION,
-    endpoint: stack.env.AWS_ENDPOINT_URL,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  app = await startAppStack();
+  ({ stack, source, ecs } = app);
 }, 120_000);
 
 afterAll(async () => {
-  ecs?.destroy();
-  await stack?.stop();
-  await source?.remove();
+  await app?.stop();
 });
 
 const FINAL: string[] = ['succeeded', 'failed', 'rolled_back', 'cancelled', 'superseded'] satisfies FinalStatus[];

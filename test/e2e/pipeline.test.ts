@@ -1,29 +1,25 @@
 /** The whole product on the real local stack, driven through the CLI as the Actions job drives it. */
-import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { setNextRollout } from '../support/moto.js';
 import { manifestDigest } from '../support/registry.js';
-import { deployctl, startStack, type Stack } from '../support/stack.js';
+import { deployctl, type Stack } from '../support/stack.js';
 import type { DeployResult } from '../../src/shared/types.js';
-import { breakGreetingTest, makeSourceRepo, type SourceRepo } from './source-repo.js';
+import { breakGreetingTest, startAppStack, type AppStack, type SourceRepo } from './source-repo.js';
 
 let stack: Stack;
 let source: SourceRepo;
 let ecs: ECSClient;
 
+let app: AppStack | undefined;
+
 beforeAll(async () => {
-  source = await makeSourceRepo();
-  stack = await startStack({ sourceRepo: source.dir });
-  ecs = new ECSClient({
-    region: stack.env.AWS_REGION,
-    endpoint: stack.env.AWS_ENDPOINT_URL,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  app = await startAppStack();
+  ({ stack, source, ecs } = app);
 }, 120_000);
 
 afterAll(async () => {
-  ecs?.destroy();
-  await stack?.stop();
-  await source?.remove();
+  await app?.stop();
 });
 
 async function service() {

@@ -3,7 +3,10 @@ import { execa } from 'execa';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { MOTO_CREDENTIALS } from '../../src/devstack/seed.js';
 import { ROOT } from '../support/process.js';
+import { startStack, type Stack } from '../support/stack.js';
 
 export interface SourceRepo {
   dir: string;
@@ -41,4 +44,38 @@ export async function breakGreetingTest(dir: string): Promise<void> {
   if (!text.includes(`body != "Hello World"`))
     throw new Error('app/main_test.go no longer asserts "Hello World"; update this helper');
   await writeFile(path, text.replace(`body != "Hello World"`, `body != "Goodbye World"`));
+}
+
+/** The local stack deploying from a throwaway copy of the app's repository, with an ECS client on its emulator. */
+export interface AppStack {
+  stack: Stack;
+  source: SourceRepo;
+  ecs: ECSClient;
+  stop(): Promise<void>;
+}
+
+export async function startAppStack(): Promise<AppStack> {
+  const source = await makeSourceRepo();
+  let stack: Stack;
+  try {
+    stack = await startStack({ sourceRepo: source.dir });
+  } catch (err) {
+    await source.remove();
+    throw err;
+  }
+  const ecs = new ECSClient({
+    region: stack.env.AWS_REGION,
+    endpoint: stack.env.AWS_ENDPOINT_URL,
+    credentials: MOTO_CREDENTIALS,
+  });
+  return {
+    stack,
+    source,
+    ecs,
+    async stop() {
+      ecs.destroy();
+      await stack.stop();
+      await source.remove();
+    },
+  };
 }

@@ -2,15 +2,16 @@
  * The deploy job's own `run:` steps, exactly as .github/workflows/deploy.yml writes them, run with bash against
  * the real local stack, in a copy of the repository as actions/checkout would leave it.
  */
-import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
 import { execa } from 'execa';
 import { copyFile, lstat, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { breakGreetingTest, makeSourceRepo, type SourceRepo } from '../e2e/source-repo.js';
+import { breakGreetingTest, startAppStack, type AppStack, type SourceRepo } from '../e2e/source-repo.js';
 import { setNextRollout } from '../support/moto.js';
 import { ROOT } from '../support/process.js';
-import { deployctl, startStack, type Stack } from '../support/stack.js';
+import { deployctl, type Stack } from '../support/stack.js';
 import type { DeployResult } from '../../src/shared/types.js';
 import { readWorkflow, startRunStep, type Step, type Workflow } from './workflow-file.js';
 
@@ -21,6 +22,7 @@ let source: SourceRepo;
 let workspace: string;
 let runnerTemp: string;
 let ecs: ECSClient;
+let app: AppStack | undefined;
 
 /** What the repository's secrets and variables hold in this test; every expression the job uses must be here. */
 function known(overrides: Record<string, string> = {}): Record<string, string> {
@@ -145,19 +147,12 @@ beforeAll(async () => {
     const result = await child;
     if (result.exitCode !== 0) throw new Error(`step "${step.name}" failed:\n${result.all}`);
   }
-  source = await makeSourceRepo();
-  stack = await startStack({ sourceRepo: source.dir });
-  ecs = new ECSClient({
-    region: stack.env.AWS_REGION,
-    endpoint: stack.env.AWS_ENDPOINT_URL,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  app = await startAppStack();
+  ({ stack, source, ecs } = app);
 }, 420_000);
 
 afterAll(async () => {
-  ecs?.destroy();
-  await stack?.stop();
-  await source?.remove();
+  await app?.stop();
   for (const dir of [workspace, runnerTemp]) if (dir) await rm(dir, { recursive: true, force: true });
 });
 
