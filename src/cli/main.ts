@@ -5,7 +5,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { readConnectionSettings } from '../shared/connection.js';
 import { errorMessage } from '../shared/errors.js';
 import { ValidationError, validatePerson, validateSha } from '../shared/validate.js';
-import type { DeployOptions, DeployResult } from '../shared/types.js';
+import type { DeployOptions } from '../shared/types.js';
 import { openClient } from '../client/connect.js';
 import { approveDeploy, cancelDeploy, deployStatus, listDeploys, startDeploy } from '../client/deploys.js';
 import { parseDuration, readOptions, readTarget } from '../client/target.js';
@@ -177,4 +177,3 @@ main(process.argv.slice(2)).then(
   },
 );
 
-export type { DeployResult };
