@@ -1,7 +1,7 @@
 /** One deploy through the workflow on the local stack, measured: wall time, overhead, detection latency, reads. */
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import type { Client } from '@temporalio/client';
-import { startDeploy } from '../src/client/deploys.js';
+import { requestDeploy } from '../src/client/deploys.js';
 import { readTarget } from '../src/client/target.js';
 import { activityTimings, orchestrationOverhead } from './history.js';
 
@@ -21,10 +21,10 @@ export async function runWorkflowDeploy(opts: {
 }): Promise<WorkflowRun> {
   const target = readTarget(opts.env);
   const started = Date.now();
-  const deploy = await startDeploy({
+  const deploy = await requestDeploy({
     client: opts.client,
     taskQueue: opts.env.TEMPORAL_TASK_QUEUE ?? 'ecs-deploy',
-    input: { sha: opts.sha, target },
+    request: { kind: 'deploy', sha: opts.sha, target },
   });
   const result = await deploy.handle.result();
   const wallMs = Date.now() - started;

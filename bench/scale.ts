@@ -12,6 +12,7 @@ import { startDevServer, workflowBundle } from '../test/support/temporal.js';
 const ROLLOUT_MS = 5_000;
 const ECS_CALLS = new Set([
   'describeTarget',
+  'observeService',
   'registerTaskDefinition',
   'updateService',
   'checkRollout',
@@ -50,6 +51,16 @@ function fastActivities(counter: Map<string, number>): DeployActivities {
       taskDefinitionArn: `${service}:1`,
       desiredCount: 2,
     }),
+    verifyImage: async ({ sha }) => ({ reusable: false, imageRef: `bench:${sha}`, detail: 'bench' }),
+    observeService: async ({ service }) => ({
+      readAt: new Date().toISOString(),
+      taskDefinitionArn: `${service}:2`,
+      images: [],
+      running: 2,
+      desired: 2,
+      stable: true,
+    }),
+    restoreRevision: async ({ taskDefinitionArn }) => ({ taskDefinitionArn, created: false, diff: [] }),
     registerTaskDefinition: async ({ deployId }) => ({ taskDefinitionArn: `${deployId}:2`, created: true, diff: [] }),
     updateService: async ({ service, taskDefinitionArn }) => {
       updatedAt.set(service, Date.now());

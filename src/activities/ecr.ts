@@ -4,9 +4,13 @@
  */
 import { DescribeRepositoriesCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import type { WorkerConfig } from '../shared/config.js';
-import { validateRegion } from '../shared/validate.js';
+import { LABEL_BINARY_SHA256 } from '../shared/names.js';
+import type { VerifyImageInput, VerifyImageResult } from '../shared/types.js';
+import { validateRegion, validateSha } from '../shared/validate.js';
 import { AWS_CLIENT_RETRY, awsFailure, isAwsError, notFound } from './aws-errors.js';
+import { awsClients, type AwsClients } from './clients.js';
 import { checked } from './input.js';
+import { readImage } from './registry-api.js';
 
 export interface RegistryAuth {
   /** Registry host (and port), without a scheme, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com. */
@@ -54,17 +58,46 @@ export async function getRegistryAuth(input: RegistryAuthInput): Promise<Registr
   }
 }
 
-export function ecrActivities(_config: WorkerConfig) {
-  const clients = new Map<string, ECRClient>();
-  const client = (region: string): ECRClient => {
-    const existing = clients.get(region);
-    if (existing) return existing;
-    const made = new ECRClient({ region, ...AWS_CLIENT_RETRY });
-    clients.set(region, made);
-    return made;
-  };
+export function ecrActivities(config: WorkerConfig, clients: AwsClients = awsClients()) {
+  const client = (region: string): ECRClient => clients.ecr(region);
 
   return {
+    /**
+     * Whether an earlier deploy's image of this SHA can be trusted now: the tag still points at the digest that
+     * deploy pushed, and the image's label names the binary that deploy built and tested. A moved tag is not reused.
+     */
+    verifyImage: async (input: VerifyImageInput): Promise<VerifyImageResult> => {
+      const region = checked(() => validateRegion(input.region));
+      const sha = checked(() => validateSha(input.sha));
+      const auth = await getRegistryAuth({ region, ecr: client(region) });
+      const registry = config.registry ?? auth.registry;
+      const imageRef = `${registry}/${input.repository}:${sha}`;
+      const found = await readImage({
+        auth,
+        registry,
+        repository: input.repository,
+        tag: sha,
+        insecure: config.registryInsecure,
+      });
+      if (!found) return { reusable: false, imageRef, detail: `${imageRef} is no longer in the registry` };
+      if (found.digest !== input.imageDigest) {
+        return {
+          reusable: false,
+          imageRef,
+          detail: `${imageRef} now points at ${found.digest}, not ${input.imageDigest}`,
+        };
+      }
+      const binary = found.labels[LABEL_BINARY_SHA256];
+      if (binary !== input.binarySha256) {
+        return {
+          reusable: false,
+          imageRef,
+          detail: `${imageRef} is labelled with binary ${binary ?? '(none)'}, not the tested ${input.binarySha256}`,
+        };
+      }
+      return { reusable: true, imageRef, detail: `${imageRef}@${found.digest} holds the tested binary` };
+    },
+
     checkRepository: async (input: CheckRepositoryInput): Promise<CheckRepositoryResult> => {
       const region = checked(() => validateRegion(input.region));
       try {

@@ -1,4 +1,5 @@
 /** Task-definition templates: loading, replacing the image, Fargate sizes, and the diff a person reviews. */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import type { RegisterTaskDefinitionCommandInput, TaskDefinition } from '@aws-sdk/client-ecs';
@@ -24,6 +25,27 @@ export function toTemplate(definition: TaskDefinition | TaskDefinitionTemplate):
   const copy = structuredClone(definition) as Record<string, unknown>;
   for (const field of READ_ONLY_FIELDS) delete copy[field];
   return copy as unknown as TaskDefinitionTemplate;
+}
+
+/**
+ * A fingerprint of what a template registers: sha256 of its JSON with keys sorted, tags left out. Two templates
+ * with the same fingerprint register the same definition.
+ */
+export function templateHash(template: TaskDefinitionTemplate): string {
+  return createHash('sha256')
+    .update(canonicalJson({ ...template, tags: undefined }))
+    .digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (isRecord(value)) {
+    const keys = Object.keys(value)
+      .filter((k) => value[k] !== undefined)
+      .sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }
 
 /** Reads `${workspace}/${path}`; accepts a bare task definition or `describe-task-definition` output. */

@@ -4,6 +4,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../shared/errors.js';
+import { LABEL_BINARY_SHA256, LABEL_DEPLOY_ID } from '../shared/names.js';
 
 export interface Command {
   file: string;
@@ -35,10 +36,12 @@ export interface ImageCommandInput {
   storageDir: string;
   /** Written into the image as the DEPLOY_ID_LABEL, so a failed deploy can tell the image it pushed from others. */
   deployId: string;
+  /** Written as LABEL_BINARY_SHA256: a later deploy of the SHA reuses the image only when this matches. */
+  binarySha256: string;
 }
 
 /** The image label naming the deploy that built it. */
-export const DEPLOY_ID_LABEL = 'deploy.id';
+export const DEPLOY_ID_LABEL = LABEL_DEPLOY_ID;
 
 /** buildah reads credentials from an auth file, never from its arguments, which any local user can read in /proc. */
 export function buildahCommands(i: ImageCommandInput): ImageCommands {
@@ -89,6 +92,8 @@ function dockerfileArgs(i: ImageCommandInput): string[] {
     `${i.workspace}/Dockerfile`,
     '--label',
     `${DEPLOY_ID_LABEL}=${i.deployId}`,
+    '--label',
+    `${LABEL_BINARY_SHA256}=${i.binarySha256}`,
     '-t',
     i.localTag,
     i.workspace,

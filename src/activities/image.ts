@@ -119,6 +119,7 @@ export function imageActivities(config: WorkerConfig) {
       secretsDir,
       storageDir: resolve(config.workDir, 'containers'),
       deployId: input.deployId,
+      binarySha256,
     };
     const commands = builder === 'docker' ? dockerCommands(commandInput) : buildahCommands(commandInput);
     try {

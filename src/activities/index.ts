@@ -1,18 +1,19 @@
 /** All activities, built from the worker's configuration. The workflow sees them only as DeployActivities. */
 import type { DeployActivities } from '../shared/activities.js';
 import type { WorkerConfig } from '../shared/config.js';
+import { awsClients, type AwsClients } from './clients.js';
 import { ecrActivities } from './ecr.js';
 import { ecsActivities } from './ecs.js';
 import { goActivities } from './go.js';
 import { imageActivities } from './image.js';
 import { sourceActivities } from './source.js';
 
-export function createActivities(config: WorkerConfig): DeployActivities {
+export function createActivities(config: WorkerConfig, clients: AwsClients = awsClients()): DeployActivities {
   return {
     ...sourceActivities(config),
     ...goActivities(config),
-    ...ecrActivities(config),
+    ...ecrActivities(config, clients),
     ...imageActivities(config),
-    ...ecsActivities(config),
+    ...ecsActivities(config, clients),
   };
 }

@@ -7,7 +7,7 @@ import { errorMessage } from '../shared/errors.js';
 import { ValidationError, validatePerson, validateSha } from '../shared/validate.js';
 import type { DeployOptions } from '../shared/types.js';
 import { openClient } from '../client/connect.js';
-import { approveDeploy, cancelDeploy, deployStatus, listDeploys, startDeploy } from '../client/deploys.js';
+import { approveDeploy, cancelDeploy, deployStatus, listDeploys, requestDeploy } from '../client/deploys.js';
 import { parseDuration, readOptions, readTarget } from '../client/target.js';
 import { waitWithProgress } from '../client/watch.js';
 import { writeGithubFiles } from './github.js';
@@ -15,6 +15,7 @@ import { printResult, uiLink } from './output.js';
 
 const USAGE = `usage:
   deployctl deploy --sha <40-hex sha> [--wait] [--json] [--github-summary] [--require-approval] [--approval-timeout 1h] [--stable-timeout 15m]
+  deployctl rollback [--to <40-hex sha>] [--wait] [--json] [--require-approval] [--approval-timeout 1h] [--stable-timeout 15m]
   deployctl status <workflowId> [--json]
   deployctl approve <workflowId> --by <name> [--comment <text>]
   deployctl cancel <workflowId> --by <name> --reason <text>
@@ -31,6 +32,7 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       sha: { type: 'string' },
+      to: { type: 'string' },
       wait: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       'github-summary': { type: 'boolean', default: false },
@@ -48,8 +50,10 @@ async function main(argv: string[]): Promise<number> {
   const err = (line: string): void => void process.stderr.write(`${line}\n`);
 
   switch (command) {
-    case 'deploy': {
-      const sha = validateSha(values.sha, '--sha');
+    case 'deploy':
+    case 'rollback': {
+      const sha = command === 'deploy' ? validateSha(values.sha, '--sha') : undefined;
+      const toSha = command === 'rollback' && values.to !== undefined ? validateSha(values.to, '--to') : undefined;
       const target = readTarget(process.env);
       const flags: DeployOptions = {};
       if (values['require-approval'] !== undefined) flags.requireApproval = values['require-approval'];
@@ -61,28 +65,27 @@ async function main(argv: string[]): Promise<number> {
         ? `github:${process.env.GITHUB_REPOSITORY ?? '?'} run ${process.env.GITHUB_RUN_ID ?? '?'} by ${process.env.GITHUB_ACTOR ?? '?'}`
         : `deployctl by ${process.env.USER ?? 'unknown'}`;
       const client = await openClient(settings);
-      const started = await startDeploy({
+      const started = await requestDeploy({
         client,
         taskQueue: settings.taskQueue,
-        input: { sha, target, options, requestedBy },
+        request: sha
+          ? { kind: 'deploy', sha, target, options, requestedBy }
+          : { kind: 'rollback', ...(toSha ? { toSha } : {}), target, options, requestedBy },
       });
       const { workflowId } = started.handle;
       const runId = started.runId;
-      const verb = { started: 'started', attached: 'already running, attached to', reported: 'already deployed by' }[
-        started.mode
-      ];
-      err(`${target.cluster}/${target.service} deploy ${sha.slice(0, 7)}: ${verb} ${workflowId}`);
-      if (started.superseding.length)
-        err(`${target.cluster}/${target.service} superseding ${started.superseding.join(', ')}`);
-      err(`${target.cluster}/${target.service} watch: ${uiLink(settings, workflowId, runId)}`);
-      if (!values.wait && started.mode !== 'reported') {
-        if (values.json) process.stdout.write(`${JSON.stringify({ workflowId, runId, status: 'queued', sha })}\n`);
+      const where = `${target.cluster}/${target.service}`;
+      const what = sha ? `deploy ${sha.slice(0, 7)}` : `rollback${toSha ? ` to ${toSha.slice(0, 7)}` : ''}`;
+      err(`${where} ${what}: ${started.mode === 'started' ? 'started' : 'already running, attached to'} ${workflowId}`);
+      if (started.superseding.length) err(`${where} superseding ${started.superseding.join(', ')}`);
+      err(`${where} watch: ${uiLink(settings, workflowId, runId)}`);
+      if (!values.wait) {
+        if (values.json)
+          process.stdout.write(`${JSON.stringify({ workflowId, runId, status: 'queued', sha: sha ?? toSha })}\n`);
         return 0;
       }
       const stop = cancelOnSignals(async (signal) => {
-        err(
-          `${target.cluster}/${target.service} ${signal}: cancelling the deploy; waiting for it to compensate (send again to stop waiting)`,
-        );
+        err(`${where} ${signal}: cancelling the deploy; waiting for it to compensate (send again to stop waiting)`);
         await cancelDeploy({ client, workflowId, by: 'deployctl', reason: `${signal} received by the waiting job` });
       });
       try {

@@ -18,9 +18,19 @@ export function printResult(
   const err = (line: string): void => void process.stderr.write(`${line}\n`);
   const where = `${result.cluster}/${result.service}`;
   err(`${where} result: ${result.status}${result.error ? ` at ${result.error.stage}: ${result.error.message}` : ''}`);
+  if (result.note) err(`${where} note: ${result.note}`);
   if (result.imageRef) err(`${where} image: ${result.imageRef}${result.imageDigest ? `@${result.imageDigest}` : ''}`);
+  if (result.reused?.image) err(`${where} reused the image built and tested by ${result.reused.image.fromWorkflowId}`);
+  if (result.reused?.taskDefinitionArn) err(`${where} reused the revision ${result.reused.taskDefinitionArn}`);
   if (result.taskDefinitionArn) err(`${where} task definition: ${result.taskDefinitionArn}`);
   if (result.rollback) err(`${where} rolled back to ${result.rollback.restoredTaskDefinitionArn}`);
+  const o = result.observed;
+  if (o) {
+    const image = o.images.map((i) => `${i.container}=${i.digest ?? i.image}`).join(', ');
+    err(
+      `${where} ECS at ${o.readAt}: PRIMARY ${o.deploymentId ?? '?'} on ${o.taskDefinitionArn} (${image}), ${o.running}/${o.desired} running${o.stable ? ', stable' : ''}`,
+    );
+  }
   if (result.endedBy) err(`${where} ended by ${result.endedBy.by}: ${result.endedBy.reason}`);
   const approval = result.approval;
   if (approval?.required) {

@@ -1,84 +1,87 @@
-/** What deployctl does with Temporal: start (superseding, idempotent), watch, approve, cancel, list. */
+/** What deployctl does with Temporal: request deploys and rollbacks of a service's queue, watch, approve, cancel, list. */
 import { knownArtifacts } from '../shared/artifacts.js';
 import {
+  WithStartWorkflowOperation,
   WorkflowIdConflictPolicy,
-  WorkflowIdReusePolicy,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { SEARCH_ATTRIBUTES, WORKFLOW_TYPE, deployWorkflowId } from '../shared/names.js';
-import type { ApprovalView, DeployInput, DeployProgress, DeployResult, FinalStatus } from '../shared/types.js';
-import { approveUpdate, cancelSignal, progressQuery } from '../workflows/messages.js';
+import { QUEUE_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, WORKFLOW_TYPE, queueWorkflowId } from '../shared/names.js';
+import type { ApprovalView, DeployProgress, DeployResult, FinalStatus } from '../shared/types.js';
+import {
+  approveUpdate,
+  cancelSignal,
+  progressQuery,
+  queueQuery,
+  requestUpdate,
+  type QueueAnswer,
+  type QueueRequest,
+  type QueueView,
+} from '../workflows/messages.js';
 import type { deploy } from '../workflows/deploy.js';
+import type { serviceQueue } from '../workflows/queue.js';
 
 export interface StartedDeploy {
   handle: WorkflowHandle<typeof deploy>;
-  /** started: a new run; attached: the same SHA was already deploying; reported: it already succeeded. */
-  mode: 'started' | 'attached' | 'reported';
+  /** started: a new deploy; attached: the newest deploy of the service was already this SHA. */
+  mode: 'started' | 'attached';
   runId: string;
+  /** The deploy's place in its service's queue. */
+  seq: number;
   superseding: string[];
 }
 
 const saService = defineSearchAttributeKey(SEARCH_ATTRIBUTES.service, SearchAttributeType.KEYWORD);
-const saSha = defineSearchAttributeKey(SEARCH_ATTRIBUTES.sha, SearchAttributeType.KEYWORD);
 
 export function serviceKey(cluster: string, service: string): string {
   return `${cluster}/${service}`;
 }
 
 /**
- * Starts a deploy. The same SHA for the same service attaches to the running deploy, or reports the one that
- * already succeeded, instead of building again. Running deploys of other SHAs for the service are superseded.
+ * Asks the service's queue for a deploy of a SHA, or a rollback, with update-with-start: the first request creates
+ * the queue, and the queue orders requests as the server accepted them, so two started in the same instant never
+ * miss each other. The same SHA as the newest running deploy attaches to it.
  */
-export async function startDeploy(opts: {
+export async function requestDeploy(opts: {
   client: Client;
   taskQueue: string;
-  input: DeployInput;
+  request: QueueRequest;
 }): Promise<StartedDeploy> {
-  const { client, taskQueue, input } = opts;
-  const { cluster, service } = input.target;
-  const workflowId = deployWorkflowId(cluster, service, input.sha);
-  const existing = client.workflow.getHandle<typeof deploy>(workflowId);
-  try {
-    const described = await existing.describe();
-    const runId = described.runId;
-    if (described.status.name === 'RUNNING') return { handle: existing, mode: 'attached', runId, superseding: [] };
-    if (described.status.name === 'COMPLETED') {
-      const previous = await existing.result();
-      if (previous.status === 'succeeded' && previous.sha === input.sha)
-        return { handle: existing, mode: 'reported', runId, superseding: [] };
-    }
-  } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
-  }
-  const superseding = (await listDeploys({ client, cluster, service, runningOnly: true }))
-    .map((d) => d.workflowId)
-    .filter((id) => id !== workflowId);
-  const handle = await client.workflow.start<typeof deploy>(WORKFLOW_TYPE, {
+  const { client, taskQueue, request } = opts;
+  const { region, cluster, service } = request.target;
+  const startWorkflowOperation = new WithStartWorkflowOperation<typeof serviceQueue>(QUEUE_WORKFLOW_TYPE, {
+    workflowId: queueWorkflowId(request.target),
     taskQueue,
-    workflowId,
-    args: [{ ...input, supersedes: superseding }],
+    args: [{ region, cluster, service }],
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-    typedSearchAttributes: [
-      { key: saService, value: serviceKey(cluster, service) },
-      { key: saSha, value: input.sha },
-    ],
-    staticSummary: `Deploy ${input.sha.slice(0, 7)} to ${serviceKey(cluster, service)}`,
-    staticDetails: [
-      `sha: \`${input.sha}\``,
-      `image: ${input.target.repository}:${input.sha}`,
-      `container: ${input.target.containerName}`,
-      `task definition: ${input.target.taskDefinitionPath ?? "the service's current one"}`,
-      `requested by: ${input.requestedBy ?? 'unknown'}`,
-    ]
-      .map((line) => `- ${line}`)
-      .join('\n'),
+    typedSearchAttributes: [{ key: saService, value: serviceKey(cluster, service) }],
+    staticSummary: `Deploy queue of ${serviceKey(cluster, service)} (${region})`,
   });
-  return { handle, mode: 'started', runId: handle.firstExecutionRunId, superseding };
+  let answer: QueueAnswer;
+  try {
+    answer = await client.workflow.executeUpdateWithStart(requestUpdate, { args: [request], startWorkflowOperation });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      const verb = request.kind === 'rollback' ? 'roll back' : 'deploy';
+      throw new Error(`failed to ${verb} ${serviceKey(cluster, service)}: ${err.cause?.message ?? err.message}`);
+    }
+    throw err;
+  }
+  return {
+    handle: client.workflow.getHandle<typeof deploy>(answer.workflowId, answer.runId),
+    mode: answer.mode,
+    runId: answer.runId,
+    seq: answer.seq,
+    superseding: answer.superseding,
+  };
+}
+
+/** What the service's queue knows: deploys running, and the ledger of finished ones. */
+export async function queueView(client: Client, target: QueueRequest['target']): Promise<QueueView> {
+  return await client.workflow.getHandle(queueWorkflowId(target)).query(queueQuery);
 }
 
 export interface DeployListing {

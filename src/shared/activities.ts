@@ -14,15 +14,20 @@ import type {
   DiscardImageResult,
   DescribeTargetInput,
   DescribeTargetResult,
+  ObservedService,
+  ObserveServiceInput,
   PackageInput,
   PackageResult,
   RegisterInput,
   RegisterResult,
+  RestoreRevisionInput,
   RolloutSnapshot,
   TestInput,
   TestResult,
   UpdateServiceInput,
   UpdateServiceResult,
+  VerifyImageInput,
+  VerifyImageResult,
 } from './types.js';
 
 export interface DeployActivities {
@@ -34,8 +39,14 @@ export interface DeployActivities {
   packageImage(input: PackageInput): Promise<PackageResult>;
   /** Removes the image this deploy pushed, when the deploy fails before the service was touched. */
   discardImage(input: DiscardImageInput): Promise<DiscardImageResult>;
+  /** Whether an earlier deploy's image of the SHA still holds its tested binary at the same digest. */
+  verifyImage(input: VerifyImageInput): Promise<VerifyImageResult>;
   describeTarget(input: DescribeTargetInput): Promise<DescribeTargetResult>;
+  /** What the service runs now: read once more before any ending. */
+  observeService(input: ObserveServiceInput): Promise<ObservedService>;
   registerTaskDefinition(input: RegisterInput): Promise<RegisterResult>;
+  /** A rollback's revision: the earlier good one while ACTIVE, else registered again from it. */
+  restoreRevision(input: RestoreRevisionInput): Promise<RegisterResult>;
   updateService(input: UpdateServiceInput): Promise<UpdateServiceResult>;
   checkRollout(input: CheckRolloutInput): Promise<RolloutSnapshot>;
   deregisterTaskDefinition(input: DeregisterInput): Promise<void>;

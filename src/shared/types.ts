@@ -61,8 +61,40 @@ export interface DeployInput {
   options?: DeployOptions;
   /** Who or what asked for it, for the audit trail (e.g. "github:owner/repo run 42"). */
   requestedBy?: string;
-  /** Workflow ids of running deploys of the same service that this one supersedes. */
+  /** Workflow ids of running deploys of the same service that this one supersedes (deploys started before the queue). */
   supersedes?: string[];
+  /** Set by the service's queue: the deploy waits for its lease before it touches the service. */
+  queue?: QueueTicket;
+  /** A tested image of this SHA from an earlier deploy, to verify and reuse instead of building. */
+  reuse?: ReuseHint;
+  /** Present for a rollback: the revision of an earlier, good deploy to put back, without building. */
+  rollbackTo?: RollbackSource;
+}
+
+/** Where a deploy stands in its service's queue. */
+export interface QueueTicket {
+  /** The queue workflow that grants the lease. */
+  workflowId: string;
+  /** Order of the request in the queue: the highest one requested wins. */
+  seq: number;
+  requestedAt: string;
+}
+
+/** What an earlier deploy of the same SHA built, tested and pushed, as the queue recorded it. */
+export interface ReuseHint {
+  fromWorkflowId: string;
+  imageRef: string;
+  imageDigest: string;
+  binarySha256: string;
+  /** The revision that deploy registered, reused when it is still ACTIVE and rendered from the same template. */
+  taskDefinitionArn?: string;
+}
+
+export interface RollbackSource {
+  fromWorkflowId: string;
+  taskDefinitionArn: string;
+  imageRef?: string;
+  imageDigest?: string;
 }
 
 export type StageStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
@@ -117,8 +149,44 @@ export interface DeployError {
   type?: string;
 }
 
+/** One container's image as the task definition names it. */
+export interface ObservedImage {
+  container: string;
+  image: string;
+  /** The digest the reference pins (`repo@sha256:…`); absent for a reference by tag. */
+  digest?: string;
+}
+
+/** What ECS said about the service when the deploy last read it. */
+export interface ObservedService {
+  readAt: string;
+  /** The PRIMARY deployment's id. */
+  deploymentId?: string;
+  rolloutState?: string;
+  taskDefinitionArn: string;
+  /** The `deploy:sha` tag of that revision: which commit it was deployed from, when this tool registered it. */
+  sha?: string;
+  images: ObservedImage[];
+  running: number;
+  desired: number;
+  /** One deployment, completed, all tasks running. */
+  stable: boolean;
+}
+
+/** What a deploy did not have to make again. */
+export interface Reused {
+  /** The pinned image, verified by digest and binary hash, from an earlier deploy of the same SHA. */
+  image?: { imageRef: string; imageDigest: string; fromWorkflowId: string };
+  /** A revision registered before from the same rendered template, still ACTIVE. */
+  taskDefinitionArn?: string;
+  /** The SHA was already live and stable: nothing was changed. */
+  alreadyLive?: boolean;
+}
+
 export interface DeployResult {
   status: FinalStatus;
+  /** deploy: build (or reuse) and roll out a SHA; rollback: put an earlier good deploy's revision back. */
+  kind?: 'deploy' | 'rollback';
   sha: string;
   workflowId: string;
   runId: string;
@@ -134,6 +202,15 @@ export interface DeployResult {
   endedBy?: { by: string; reason: string; at: string };
   rollback?: { reason: string; restoredTaskDefinitionArn: string };
   approval?: ApprovalView;
+  /** The service as ECS reported it just before the deploy ended. */
+  observed?: ObservedService;
+  /** Why the status is not what the rollout alone would say: ECS moved on, or the SHA was already live. */
+  note?: string;
+  reused?: Reused;
+  /** Set when this deploy's binary passed its tests and its image was pushed: later deploys may reuse it. */
+  binarySha256?: string;
+  /** The deploy's place in its service's queue. */
+  request?: { seq: number; requestedAt: string };
 }
 
 /** What the `progress` query returns while a deploy runs, and after it ends. */
@@ -221,22 +298,50 @@ export interface DescribeTargetResult {
   desiredCount: number;
   /** The PRIMARY deployment id at the time of reading. */
   primaryDeploymentId?: string;
+  /** The whole reading: what the service runs now. Absent in histories recorded before it existed. */
+  observed?: ObservedService;
+}
+
+export interface ObserveServiceInput {
+  region: string;
+  cluster: string;
+  service: string;
+}
+
+export interface VerifyImageInput {
+  region: string;
+  repository: string;
+  sha: string;
+  imageDigest: string;
+  binarySha256: string;
+}
+export interface VerifyImageResult {
+  /** true when the registry holds `<repository>:<sha>` at that digest, labelled with that binary hash. */
+  reusable: boolean;
+  imageRef: string;
+  /** Why it cannot be reused, for the deploy's record. */
+  detail: string;
 }
 
 export interface RegisterInput {
   region: string;
+  /** A revision registered by an earlier deploy of this SHA: reused when ACTIVE and rendered from the same template. */
+  reuseTaskDefinitionArn?: string;
   /** Template path inside the workspace; absent: the current task definition is the template. */
   taskDefinitionPath?: string;
   currentTaskDefinitionArn: string;
   containerName: string;
+  /** What the container gets: `<registry>/<repository>@sha256:…`, pinned, so a moved tag changes nothing. */
   imageRef: string;
   sha: string;
   deployId: string;
 }
 export interface RegisterResult {
   taskDefinitionArn: string;
-  /** false when a retry found the revision this deploy registered before. */
+  /** false when a retry found the revision this deploy registered before, or an earlier one was reused. */
   created: boolean;
+  /** true when an earlier deploy's revision of the same rendered template was reused. */
+  reused?: boolean;
   /** Human-readable lines of what differs from the current revision. */
   diff: string[];
 }
@@ -261,6 +366,15 @@ export interface CheckRolloutInput {
   service: string;
   taskDefinitionArn: string;
   deploymentId?: string;
+}
+
+/** Puts an earlier good revision back into use: itself when still ACTIVE, else a re-registration of it. */
+export interface RestoreRevisionInput {
+  region: string;
+  taskDefinitionArn: string;
+  currentTaskDefinitionArn: string;
+  sha: string;
+  deployId: string;
 }
 
 export interface DeregisterInput {

@@ -2,7 +2,7 @@
  * Input validation shared by the CLI (at the edge) and the workflow (again, before anything runs).
  * Pure: no Node builtins, so the workflow sandbox can import it.
  */
-import type { DeployInput, DeployOptions, DeployTarget } from './types.js';
+import type { DeployInput, DeployOptions, DeployTarget, QueueTicket, ReuseHint, RollbackSource } from './types.js';
 
 /** AWS regions the tool accepts. A region outside this list is refused before any AWS call. */
 export const AWS_REGIONS: readonly string[] = [
@@ -96,6 +96,10 @@ export function validateRelativePath(value: unknown, field: string): string {
   return path;
 }
 
+export function validateWorkflowId(value: unknown, field: string): string {
+  return match(value, WORKFLOW_ID_RE, field, 'workflow id');
+}
+
 export function validatePerson(value: unknown, field: string): string {
   return match(value, PERSON_RE, field, 'name (letters, digits, spaces and . _ @ + -, at most 100)');
 }
@@ -163,8 +167,72 @@ export function validateDeployInput(input: unknown): DeployInput {
   }
   if (i.supersedes !== undefined) {
     if (!Array.isArray(i.supersedes)) throw new ValidationError('supersedes', 'expected a list of workflow ids');
-    out.supersedes = i.supersedes.map((id, n) => match(id, WORKFLOW_ID_RE, `supersedes[${n}]`, 'workflow id'));
+    out.supersedes = i.supersedes.map((id, n) => validateWorkflowId(id, `supersedes[${n}]`));
   }
+  if (i.queue !== undefined) out.queue = validateTicket(i.queue);
+  if (i.reuse !== undefined) out.reuse = validateReuse(i.reuse);
+  if (i.rollbackTo !== undefined) out.rollbackTo = validateRollbackSource(i.rollbackTo);
+  return out;
+}
+
+const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
+const HEX64_RE = /^[0-9a-f]{64}$/;
+const TASK_DEFINITION_ARN_RE = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition\/[A-Za-z0-9_-]{1,255}:\d+$/;
+/** registry host[:port]/repository:tag — the image a tool pushed, not a free-form string. */
+const IMAGE_REF_RE =
+  /^[A-Za-z0-9.-]+(:\d{1,5})?\/[a-z0-9]+(?:[._/-][a-z0-9]+)*(:[A-Za-z0-9_.-]{1,128}|@sha256:[0-9a-f]{64})$/;
+
+function record(value: unknown, field: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) throw new ValidationError(field, 'expected an object');
+  return value as Record<string, unknown>;
+}
+
+export function validateTicket(value: unknown): QueueTicket {
+  const t = record(value, 'queue');
+  if (typeof t.seq !== 'number' || !Number.isInteger(t.seq) || t.seq < 1) {
+    throw new ValidationError('queue.seq', `expected a positive integer, got ${show(t.seq)}`);
+  }
+  return {
+    workflowId: validateWorkflowId(t.workflowId, 'queue.workflowId'),
+    seq: t.seq,
+    requestedAt: match(t.requestedAt, /^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/, 'queue.requestedAt', 'ISO time'),
+  };
+}
+
+export function validateReuse(value: unknown): ReuseHint {
+  const r = record(value, 'reuse');
+  const out: ReuseHint = {
+    fromWorkflowId: validateWorkflowId(r.fromWorkflowId, 'reuse.fromWorkflowId'),
+    imageRef: match(r.imageRef, IMAGE_REF_RE, 'reuse.imageRef', 'image reference'),
+    imageDigest: match(r.imageDigest, DIGEST_RE, 'reuse.imageDigest', 'sha256 digest'),
+    binarySha256: match(r.binarySha256, HEX64_RE, 'reuse.binarySha256', 'sha256 hex digest'),
+  };
+  if (r.taskDefinitionArn !== undefined) {
+    out.taskDefinitionArn = match(
+      r.taskDefinitionArn,
+      TASK_DEFINITION_ARN_RE,
+      'reuse.taskDefinitionArn',
+      'task-definition ARN',
+    );
+  }
+  return out;
+}
+
+export function validateRollbackSource(value: unknown): RollbackSource {
+  const r = record(value, 'rollbackTo');
+  const out: RollbackSource = {
+    fromWorkflowId: validateWorkflowId(r.fromWorkflowId, 'rollbackTo.fromWorkflowId'),
+    taskDefinitionArn: match(
+      r.taskDefinitionArn,
+      TASK_DEFINITION_ARN_RE,
+      'rollbackTo.taskDefinitionArn',
+      'task-definition ARN',
+    ),
+  };
+  if (r.imageRef !== undefined)
+    out.imageRef = match(r.imageRef, IMAGE_REF_RE, 'rollbackTo.imageRef', 'image reference');
+  if (r.imageDigest !== undefined)
+    out.imageDigest = match(r.imageDigest, DIGEST_RE, 'rollbackTo.imageDigest', 'sha256 digest');
   return out;
 }
 

@@ -46,8 +46,11 @@ export const aws = proxyActivities<
   Pick<
     DeployActivities,
     | 'checkRepository'
+    | 'verifyImage'
     | 'describeTarget'
+    | 'observeService'
     | 'registerTaskDefinition'
+    | 'restoreRevision'
     | 'updateService'
     | 'checkRollout'
     | 'deregisterTaskDefinition'
@@ -65,7 +68,7 @@ export const aws = proxyActivities<
 
 /** Compensation must not give up early: it keeps trying for much longer than a forward step. */
 export const awsCompensation = proxyActivities<
-  Pick<DeployActivities, 'updateService' | 'checkRollout' | 'deregisterTaskDefinition'>
+  Pick<DeployActivities, 'updateService' | 'checkRollout' | 'deregisterTaskDefinition' | 'observeService'>
 >({
   startToCloseTimeout: '30 seconds',
   retry: {

@@ -1,11 +1,12 @@
 /** How people and other deploys steer a running deploy: approve, cancel, supersede, and the progress query. */
 import { log, setHandler, workflowInfo, type CancellationScope } from '@temporalio/workflow';
-import { validatePerson } from '../shared/validate.js';
+import { validatePerson, validateSha, validateWorkflowId } from '../shared/validate.js';
 import type { ApprovalView } from '../shared/types.js';
 import {
   approveSignal,
   approveUpdate,
   cancelSignal,
+  leaseSignal,
   predecessorDoneSignal,
   progressQuery,
   supersedeSignal,
@@ -27,6 +28,8 @@ export class Controls {
   readonly successors = new Set<string>();
   /** Older deploys of the same service that still hold it. */
   readonly predecessors = new Set<string>();
+  /** The service's queue said no other deploy holds the service. */
+  leaseGranted = false;
   /** Set once the deploy is settling: from then on nothing can change how it ends. */
   private closed = false;
 
@@ -52,17 +55,26 @@ export class Controls {
         typeof req?.reason === 'string' && req.reason.trim() ? req.reason.trim().slice(0, 500) : 'no reason given';
       this.stop({ kind: 'cancelled', by, reason, at: new Date().toISOString() });
     });
+    // Signals come from anyone who can signal the namespace: a malformed one is logged and ignored, never thrown,
+    // since a throwing handler fails the workflow task on every replay and wedges the deploy.
     setHandler(supersedeSignal, (req) => {
-      this.successors.add(req.by);
-      this.stop({
-        kind: 'superseded',
-        by: req.by,
-        reason: `superseded by ${req.sha.slice(0, 12)}`,
-        at: new Date().toISOString(),
-      });
+      const by = valid(() => validateWorkflowId(req?.by, 'by'));
+      const sha = valid(() => validateSha(req?.sha));
+      if (by === undefined || sha === undefined) {
+        log.warn('supersede signal ignored: it needs {"by": "<workflow id>", "sha": "<40-hex sha>"}');
+        return;
+      }
+      if (!state.input.queue) this.successors.add(by);
+      this.stop({ kind: 'superseded', by, reason: `superseded by ${sha.slice(0, 12)}`, at: new Date().toISOString() });
     });
-    setHandler(predecessorDoneSignal, ({ workflowId }) => {
-      this.predecessors.delete(workflowId);
+    setHandler(predecessorDoneSignal, (req) => {
+      const id = valid(() => validateWorkflowId(req?.workflowId, 'workflowId'));
+      if (id === undefined) log.warn('predecessorDone signal ignored: it needs {"workflowId": "<workflow id>"}');
+      else this.predecessors.delete(id);
+    });
+    setHandler(leaseSignal, (req) => {
+      if (req?.queue !== undefined && req.queue === state.input.queue?.workflowId) this.leaseGranted = true;
+      else log.warn("lease signal ignored: it does not come from this deploy's queue");
     });
   }
 
@@ -113,8 +125,12 @@ export class Controls {
 }
 
 function safeName(value: unknown): string | undefined {
+  return valid(() => validatePerson(value, 'by'));
+}
+
+function valid<T>(check: () => T): T | undefined {
   try {
-    return validatePerson(value, 'by');
+    return check();
   } catch {
     return undefined;
   }

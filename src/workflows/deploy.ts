@@ -1,15 +1,18 @@
 /**
- * The deploy workflow: checkout, build, test and package in parallel, register, (approve), update, wait stable.
- * Anything that goes wrong after the service was touched is compensated by putting the previous revision back
- * (settle.ts); approval and superseding are the gates before the update (gates.ts).
+ * The deploy workflow: read the service, get the image (build, test and package in parallel, or reuse a tested one,
+ * or take a rollback's), register, (approve), take the service's lease, update, wait stable. Anything that goes
+ * wrong after the service was touched is compensated by putting the previous revision back (settle.ts); approval,
+ * the lease and superseding are the gates before the update (gates.ts).
  */
 import { CancellationScope, allHandlersFinished, condition, isCancellation, workflowInfo } from '@temporalio/workflow';
 import { errorMessage } from '../shared/errors.js';
+import { pinnedImageRef } from '../shared/names.js';
 import { validateDeployInput } from '../shared/validate.js';
-import type { DeployError, DeployInput, DeployResult } from '../shared/types.js';
-import { aws, go, image, source } from './activities.js';
+import type { DeployError, DeployInput, DeployResult, DescribeTargetResult, RegisterResult } from '../shared/types.js';
+import { aws } from './activities.js';
+import { obtainImage, type Image } from './artifact.js';
 import { Controls } from './controls.js';
-import { awaitApproval, awaitPredecessors, claimService, notifySuccessors } from './gates.js';
+import { awaitApproval, awaitLease, awaitPredecessors, claimService, notifySuccessors } from './gates.js';
 import { DEFAULTS, type Progress, rejectInput, revision, settle, toDeployError } from './settle.js';
 import { DeployState } from './state.js';
 import { waitStable } from './wait-stable.js';
@@ -22,8 +25,7 @@ export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
   } catch (err) {
     return rejectInput(rawInput, errorMessage(err));
   }
-  const { sha, target } = input;
-  const short = sha.slice(0, 7);
+  const { target } = input;
   const where = `${target.cluster}/${target.service}`;
   const options = { ...DEFAULTS, ...input.options };
   const deployId = `${info.workflowId}.${info.runId.slice(0, 8)}`;
@@ -36,63 +38,25 @@ export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
   try {
     await scope.run(async () => {
       await claimService(input, controls);
-      const current = await state.run('validate', async () => {
-        const [described] = await Promise.all([
-          aws.describeTarget.executeWithOptions({ summary: `read ${where} from ECS` }, [
-            { region: target.region, cluster: target.cluster, service: target.service, repository: target.repository },
-          ]),
-          aws.checkRepository.executeWithOptions({ summary: `check ECR repository ${target.repository}` }, [
-            { region: target.region, repository: target.repository },
-          ]),
-        ]);
-        return described;
-      });
+      const current = await readTarget(input, state);
       state.previousTaskDefinitionArn = current.taskDefinitionArn;
+      if (current.observed) state.observed = current.observed;
+      if (isAlreadyLive(input, current)) {
+        done.alreadyLive = true;
+        return;
+      }
 
-      const { workspace } = await state.run('checkout', () =>
-        source.checkout.executeWithOptions({ summary: `check out ${short}` }, [{ sha, deployId }]),
-      );
-      done.workspace = workspace;
-      // Later steps name the checkout by (sha, deployId): whichever worker runs them re-creates it if it has none.
-      const ref = { sha, deployId };
-      const built = await state.run('build', () =>
-        go.buildApp.executeWithOptions({ summary: `build the Go binary at ${short}` }, [ref]),
-      );
-      // The image packages the binary that was just built (checked by its hash), so testing and packaging can run side by side.
-      done.imagePushedFor = ref;
-      const [, packaged] = await allOrCancel([
-        () =>
-          state.run('test', () => go.testApp.executeWithOptions({ summary: `go test the binary at ${short}` }, [ref])),
-        () =>
-          state.run('package', () =>
-            image.packageImage.executeWithOptions({ summary: `build and push image ${target.repository}:${short}` }, [
-              { ...ref, binarySha256: built.binarySha256, region: target.region, repository: target.repository },
-            ]),
-          ),
-      ] as const);
-      state.imageRef = packaged.imageRef;
-      state.imageDigest = packaged.imageDigest;
-
-      const registered = await state.run('register', () =>
-        aws.registerTaskDefinition.executeWithOptions({ summary: `register a task definition for ${short}` }, [
-          {
-            region: target.region,
-            ...(target.taskDefinitionPath ? { taskDefinitionPath: target.taskDefinitionPath } : {}),
-            currentTaskDefinitionArn: current.taskDefinitionArn,
-            containerName: target.containerName,
-            imageRef: packaged.imageRef,
-            sha,
-            deployId,
-          },
-        ]),
-      );
+      const image = await obtainImage({ input, state, done, deployId });
+      const registered = await register(input, state, current, image, deployId);
       done.registeredArn = registered.taskDefinitionArn;
       done.registeredNew = registered.created || registered.taskDefinitionArn !== current.taskDefinitionArn;
       state.taskDefinitionArn = registered.taskDefinitionArn;
+      if (registered.reused) state.reused.taskDefinitionArn = registered.taskDefinitionArn;
       state.approval.diff = registered.diff;
 
       await awaitApproval(state, controls, options.approvalTimeoutMs);
       await awaitPredecessors(controls, options.predecessorTimeoutMs);
+      await awaitLease(state, controls, options.predecessorTimeoutMs);
 
       done.serviceTouched = true;
       const updated = await state.run('update', () =>
@@ -152,25 +116,70 @@ export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
   });
 }
 
-/**
- * Runs branches side by side; the first failure cancels the others, and waits until they have really stopped
- * (a push cancelled mid-way may still finish), so compensation sees everything they did.
- */
-async function allOrCancel<A, B>(branches: readonly [() => Promise<A>, () => Promise<B>]): Promise<[A, B]> {
-  const inner = new CancellationScope();
-  return await inner.run(async () => {
-    let failed: { err: unknown } | undefined;
-    const cancelOnFailure = <T>(p: Promise<T>): Promise<T> =>
-      p.catch((err: unknown) => {
-        if (!failed) {
-          failed = { err };
-          inner.cancel();
-        }
-        throw err;
-      });
-    const [a, b] = await Promise.allSettled([cancelOnFailure(branches[0]()), cancelOnFailure(branches[1]())]);
-    if (failed) throw failed.err;
-    if (a.status === 'rejected' || b.status === 'rejected') throw new Error('unreachable: a branch failed unseen');
-    return [a.value, b.value];
+/** Checks the cluster, service and repository, and reads what the service runs now. */
+async function readTarget(input: DeployInput, state: DeployState): Promise<DescribeTargetResult> {
+  const { target } = input;
+  const where = `${target.cluster}/${target.service}`;
+  return await state.run('validate', async () => {
+    const [described] = await Promise.all([
+      aws.describeTarget.executeWithOptions({ summary: `read ${where} from ECS` }, [
+        { region: target.region, cluster: target.cluster, service: target.service, repository: target.repository },
+      ]),
+      aws.checkRepository.executeWithOptions({ summary: `check ECR repository ${target.repository}` }, [
+        { region: target.region, repository: target.repository },
+      ]),
+    ]);
+    return described;
   });
+}
+
+/**
+ * The deploy is already what ECS runs: a stable PRIMARY deployment on a revision this tool registered for the SHA
+ * (or, for a rollback, on the revision to restore). Reported as it is, with nothing changed.
+ */
+function isAlreadyLive(input: DeployInput, current: DescribeTargetResult): boolean {
+  const observed = current.observed;
+  if (!observed?.stable) return false;
+  if (input.rollbackTo) return observed.taskDefinitionArn === input.rollbackTo.taskDefinitionArn;
+  return observed.sha === input.sha;
+}
+
+/** A revision for the image: the rollback's earlier one, an identical earlier one, or a new registration. */
+async function register(
+  input: DeployInput,
+  state: DeployState,
+  current: DescribeTargetResult,
+  image: Image,
+  deployId: string,
+): Promise<RegisterResult> {
+  const { sha, target } = input;
+  const short = sha.slice(0, 7);
+  if (input.rollbackTo) {
+    const to = input.rollbackTo.taskDefinitionArn;
+    return await state.run('register', () =>
+      aws.restoreRevision.executeWithOptions({ summary: `restore ${revision(to)} for the rollback to ${short}` }, [
+        {
+          region: target.region,
+          taskDefinitionArn: to,
+          currentTaskDefinitionArn: current.taskDefinitionArn,
+          sha,
+          deployId,
+        },
+      ]),
+    );
+  }
+  return await state.run('register', () =>
+    aws.registerTaskDefinition.executeWithOptions({ summary: `register a task definition for ${short}` }, [
+      {
+        region: target.region,
+        ...(target.taskDefinitionPath ? { taskDefinitionPath: target.taskDefinitionPath } : {}),
+        ...(input.reuse?.taskDefinitionArn ? { reuseTaskDefinitionArn: input.reuse.taskDefinitionArn } : {}),
+        currentTaskDefinitionArn: current.taskDefinitionArn,
+        containerName: target.containerName,
+        imageRef: image.imageDigest ? pinnedImageRef(image.imageRef, image.imageDigest) : image.imageRef,
+        sha,
+        deployId,
+      },
+    ]),
+  );
 }

@@ -61,6 +61,22 @@ export async function awaitPredecessors(controls: Controls, timeoutMs: number): 
   }
 }
 
+/**
+ * Never two rollouts on one service: the service's queue grants the lease once every older deploy of the service
+ * has ended (compensated, if it had to). Bounded like the wait for older deploys.
+ */
+export async function awaitLease(state: DeployState, controls: Controls, timeoutMs: number): Promise<void> {
+  const queue = state.input.queue;
+  if (!queue || controls.leaseGranted) return;
+  const granted = await condition(() => controls.leaseGranted, timeoutMs);
+  if (!granted) {
+    throw ApplicationFailure.nonRetryable(
+      `older deploys still hold the service after ${formatDuration(timeoutMs)} (see the queue ${queue.workflowId}); cancel them or deploy again`,
+      ErrorType.invalidInput,
+    );
+  }
+}
+
 /** Tells newer deploys that this one has let go of the service. Deploys added while this runs are told too. */
 export async function notifySuccessors(controls: Controls): Promise<void> {
   const me = workflowInfo().workflowId;

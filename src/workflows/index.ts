@@ -1,1 +1,2 @@
 export { deploy } from './deploy.js';
+export { serviceQueue } from './queue.js';

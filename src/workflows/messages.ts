@@ -1,6 +1,6 @@
-/** Signals, queries and updates of the deploy workflow. Defined once here; clients import them. */
+/** Signals, queries and updates of the deploy and queue workflows. Defined once here; clients import them. */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ApprovalView, DeployProgress } from '../shared/types.js';
+import type { ApprovalView, DeployOptions, DeployProgress, DeployTarget } from '../shared/types.js';
 
 export interface ApproveRequest {
   by: string;
@@ -21,12 +21,60 @@ export interface SupersedeRequest {
 /** Fixed names, so the Temporal UI's signal form can send them with a JSON body. */
 export const approveSignal = defineSignal<[ApproveRequest]>('approve');
 export const cancelSignal = defineSignal<[CancelRequest]>('cancel');
-/** Sent by a newer deploy of the same service. */
+/** Sent by the service's queue (or, before the queue, a newer deploy) when a newer deploy was requested. */
 export const supersedeSignal = defineSignal<[SupersedeRequest]>('supersede');
-/** Sent by a superseded deploy to its successor once it has let go of the service. */
+/** Sent by a superseded deploy to its successor once it has let go of the service (deploys started before the queue). */
 export const predecessorDoneSignal = defineSignal<[{ workflowId: string }]>('predecessorDone');
+/** Sent by the service's queue: no other deploy holds the service any more, this one may update it. */
+export const leaseSignal = defineSignal<[{ queue: string }]>('lease');
 
 /** Like the approve signal, but answers: a validator refuses approvers outside the allow-list and deploys not waiting. */
 export const approveUpdate = defineUpdate<ApprovalView, [ApproveRequest]>('approve');
 
 export const progressQuery = defineQuery<DeployProgress>('progress');
+
+/* ---- the service's queue ---- */
+
+/** A request to the service's queue: deploy a SHA, or roll back to an earlier good deploy. */
+export type QueueRequest =
+  | { kind: 'deploy'; sha: string; target: DeployTarget; options?: DeployOptions; requestedBy?: string }
+  | { kind: 'rollback'; toSha?: string; target: DeployTarget; options?: DeployOptions; requestedBy?: string };
+
+export interface QueueAnswer {
+  /** The deploy that carries the request. */
+  workflowId: string;
+  runId: string;
+  /** started: a new deploy; attached: the newest deploy of the service was already this SHA. */
+  mode: 'started' | 'attached';
+  seq: number;
+  /** Older deploys of the service told to stand down. */
+  superseding: string[];
+}
+
+/** One finished deploy, as the queue remembers it. */
+export interface LedgerEntry {
+  workflowId: string;
+  seq: number;
+  kind: 'deploy' | 'rollback';
+  sha: string;
+  status: string;
+  endedAt: string;
+  taskDefinitionArn?: string;
+  imageRef?: string;
+  imageDigest?: string;
+  /** Set when the deploy's binary passed its tests and its image was pushed. */
+  binarySha256?: string;
+  /** A later rollback went back past this deploy: it is not a known-good target any more. */
+  rolledBack?: boolean;
+}
+
+export interface QueueView {
+  service: string;
+  seq: number;
+  running: { workflowId: string; sha: string; seq: number; kind: 'deploy' | 'rollback'; holdsLease: boolean }[];
+  /** Newest first. */
+  ledger: LedgerEntry[];
+}
+
+export const requestUpdate = defineUpdate<QueueAnswer, [QueueRequest]>('request');
+export const queueQuery = defineQuery<QueueView>('queue');

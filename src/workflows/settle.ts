@@ -1,8 +1,16 @@
 /** How a deploy ends: compensation when the service was touched, clean-up, and the result people read. */
 import { knownArtifacts } from '../shared/artifacts.js';
-import { ActivityFailure, ApplicationFailure, log, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, log, patched, workflowInfo } from '@temporalio/workflow';
 import { ErrorType, errorMessage } from '../shared/errors.js';
-import type { DeployError, DeployInput, DeployResult, FinalStatus, StageName } from '../shared/types.js';
+import { mismatch } from '../shared/observed.js';
+import type {
+  DeployError,
+  DeployInput,
+  DeployResult,
+  FinalStatus,
+  ObservedService,
+  StageName,
+} from '../shared/types.js';
 import { awsCompensation, image, source } from './activities.js';
 import type { Controls } from './controls.js';
 import type { DeployState } from './state.js';
@@ -25,7 +33,12 @@ export interface Progress {
   /** Set when packaging starts: a deploy that fails before the update removes the image it pushed. */
   imagePushedFor?: { sha: string; deployId: string };
   deploymentId?: string;
+  /** The service already ran this deploy, stable: nothing was done. */
+  alreadyLive?: boolean;
 }
+
+/** The patch that added the last reading of the service before an ending (histories before it have none). */
+export const OBSERVE_PATCH = 'observe-before-ending';
 
 /** Undo what needs undoing and decide the ending. Runs in a non-cancellable scope, so it runs even when the workflow is cancelled. */
 export async function settle(
@@ -75,11 +88,70 @@ export async function settle(
       log.warn(`failed to clean up workspace ${done.workspace}: ${errorMessage(err)}`);
     }
   }
+  if (state.previousTaskDefinitionArn !== undefined && patched(OBSERVE_PATCH)) {
+    status = await observeEnding(state, controls, done, status);
+  }
   const result = finalResult(state, controls, status, failure);
   if (rollback) result.rollback = rollback;
   state.result = result;
   state.setStatus(status);
   return result;
+}
+
+/**
+ * Reads the service once more and lets ECS have the last word: `succeeded` only when the PRIMARY deployment runs
+ * what this deploy put there. When ECS moved on in the meantime (a newer deploy, a hand change), the deploy says so
+ * and ends `superseded` by ECS rather than claiming a success that is no longer true.
+ */
+async function observeEnding(
+  state: DeployState,
+  controls: Controls,
+  done: Progress,
+  status: FinalStatus,
+): Promise<FinalStatus> {
+  const { target } = state.input;
+  let observed: ObservedService;
+  try {
+    observed = await awsCompensation.observeService.executeWithOptions(
+      { summary: `read what ${target.cluster}/${target.service} runs now` },
+      [{ region: target.region, cluster: target.cluster, service: target.service }],
+    );
+  } catch (err) {
+    state.notes.push(`could not read the service again before ending: ${causeMessage(err)}`);
+    return status;
+  }
+  state.observed = observed;
+  if (status !== 'succeeded') {
+    if (state.stages.some((s) => s.name === 'rollback' && s.status === 'succeeded')) {
+      const restored = state.previousTaskDefinitionArn ?? '';
+      const off = mismatch(observed, { taskDefinitionArn: restored, containerName: target.containerName });
+      if (off) state.notes.push(`after the rollback: ${off}`);
+    }
+    return status;
+  }
+  if (done.alreadyLive) {
+    state.taskDefinitionArn = observed.taskDefinitionArn;
+    const image = observed.images.find((i) => i.container === target.containerName);
+    if (image?.digest) state.imageDigest = image.digest;
+    if (image) state.imageRef = observed.sha ? `${image.image.split('@')[0]}:${observed.sha}` : image.image;
+  }
+  const off = mismatch(observed, {
+    taskDefinitionArn: state.taskDefinitionArn ?? '',
+    containerName: target.containerName,
+    ...(state.imageDigest ? { imageDigest: state.imageDigest } : {}),
+  });
+  if (off) {
+    controls.ended = { kind: 'superseded', by: 'ECS', reason: off, at: observed.readAt };
+    return 'superseded';
+  }
+  if (done.alreadyLive) {
+    state.reused.alreadyLive = true;
+    state.notes.push(
+      `${state.input.sha.slice(0, 12)} is already live: ${revision(observed.taskDefinitionArn)} is the PRIMARY deployment, ` +
+        `stable with ${observed.running}/${observed.desired} running (read from ECS at ${observed.readAt}); nothing was changed`,
+    );
+  }
+  return status;
 }
 
 /** An approval that never came is a rejection, by whoever or whatever ended the deploy. */
@@ -148,6 +220,12 @@ function finalResult(
     approval: state.approval,
     ...knownArtifacts(state),
   };
+  result.kind = state.input.rollbackTo ? 'rollback' : 'deploy';
+  if (state.observed) result.observed = state.observed;
+  if (Object.keys(state.reused).length > 0) result.reused = state.reused;
+  if (state.notes.length > 0) result.note = state.notes.join('; ');
+  if (state.binarySha256) result.binarySha256 = state.binarySha256;
+  if (state.input.queue) result.request = { seq: state.input.queue.seq, requestedAt: state.input.queue.requestedAt };
   if (failure) result.error = failure;
   if (controls.ended) {
     const { by, reason, at } = controls.ended;

@@ -9,6 +9,8 @@ import type {
   DeployProgress,
   DeployResult,
   DeployStatus,
+  ObservedService,
+  Reused,
   RolloutSnapshot,
   StageName,
   StageRecord,
@@ -45,6 +47,13 @@ export class DeployState {
   imageDigest: string | undefined;
   taskDefinitionArn: string | undefined;
   previousTaskDefinitionArn: string | undefined;
+  /** The hash of the binary in the image, once it was tested (or reused from a tested deploy). */
+  binarySha256: string | undefined;
+  /** The latest reading of what the service runs. */
+  observed: ObservedService | undefined;
+  readonly reused: Reused = {};
+  /** Facts for the result that no other field carries. */
+  readonly notes: string[] = [];
   result: DeployResult | undefined;
 
   constructor(

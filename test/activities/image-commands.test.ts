@@ -21,6 +21,7 @@ const input: ImageCommandInput = {
   password: 's3cret-token',
   secretsDir: '/w/image-x',
   deployId: 'deploy-prod-web-abc1234.0f0f0f0f',
+  binarySha256: 'b'.repeat(64),
   storageDir: '/w/containers',
 };
 
@@ -44,6 +45,8 @@ describe('buildahCommands', () => {
       '/w/workspaces/d1/Dockerfile',
       '--label',
       'deploy.id=deploy-prod-web-abc1234.0f0f0f0f',
+      '--label',
+      `deploy.binary-sha256=${'b'.repeat(64)}`,
       '-t',
       'localhost/deploy-abc:1234',
       '/w/workspaces/d1',

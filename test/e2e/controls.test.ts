@@ -2,7 +2,6 @@
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import type { DeployListing } from '../../src/client/deploys.js';
-import { deployWorkflowId } from '../../src/shared/names.js';
 import type { DeployResult, FinalStatus } from '../../src/shared/types.js';
 import { setNextRollout } from '../support/moto.js';
 import { deployctl, type Stack } from '../support/stack.js';
@@ -44,7 +43,8 @@ async function start(sha: string, args: string[] = [], env: Record<string, strin
   const run = await deployctl(stack, ['deploy', '--sha', sha, '--json', ...args], env);
   if (run.exitCode !== 0) throw new Error(`deployctl deploy failed (${run.exitCode}): ${run.stderr}`);
   const { workflowId } = JSON.parse(run.stdout) as { workflowId: string };
-  expect(workflowId).toBe(deployWorkflowId('local', 'hello', sha));
+  expect(workflowId).toMatch(/^deploy\.local\.hello\.[0-9a-f]{40}\.\d+$/);
+  expect(workflowId).toContain(sha);
   return { workflowId, stderr: run.stderr };
 }
 
@@ -96,7 +96,7 @@ describe('controlling deploys with deployctl on the local stack', () => {
     const waiting = await reaches(workflowId, 'awaiting_approval');
     expect(waiting.result.approval).toMatchObject({ required: true, state: 'pending' });
     expect(waiting.stderr).toContain('local/hello approval: pending');
-    expect(waiting.stderr).toMatch(/local\/hello would change: .*image.*hello:[0-9a-f]{40}/);
+    expect(waiting.stderr).toMatch(/local\/hello would change: .*image.*hello@sha256:[0-9a-f]{64}/);
     expect((await service()).taskDefinition).toBe(before);
 
     const approve = await deployctl(stack, ['approve', workflowId, '--by', 'alice', '--comment', 'ship it']);
@@ -110,16 +110,19 @@ describe('controlling deploys with deployctl on the local stack', () => {
     approvedRunId = result.runId;
   });
 
-  test('deploying a SHA that already succeeded reports that deploy instead of building again', async () => {
+  test('deploying the SHA the service already runs reports it as live, from a fresh read, without building', async () => {
     const run = await deployctl(stack, ['deploy', '--sha', approvedSha, '--wait', '--json']);
     expect(run.exitCode).toBe(0);
-    expect(run.stderr).toContain('already deployed by deploy-local-hello-');
+    expect(run.stderr).toMatch(/note: [0-9a-f]{12} is already live: hello:\d+ is the PRIMARY deployment, stable/);
     const result = JSON.parse(run.stdout) as DeployResult;
-    expect(result).toMatchObject({ status: 'succeeded', runId: approvedRunId });
-    // One run of that workflow id in visibility: nothing was started, so nothing was built.
+    expect(result).toMatchObject({ status: 'succeeded', sha: approvedSha, reused: { alreadyLive: true } });
+    expect(result.runId).not.toBe(approvedRunId);
+    expect(result.stages.map((s) => s.name)).toEqual(['validate']);
+    expect(result.observed?.taskDefinitionArn).toBe((await service()).taskDefinition);
+    // Two deploys of that SHA in visibility, and the second one built nothing.
     const list = await deployctl(stack, ['list', '--service', '--json']);
     const runs = (JSON.parse(list.stdout) as DeployListing[]).filter((d) => d.sha === approvedSha);
-    expect(runs.map((d) => d.runId)).toEqual([approvedRunId]);
+    expect(runs.map((d) => d.runId).sort()).toEqual([approvedRunId, result.runId].sort());
   });
 
   test('an approval from outside the allow-list is refused with a clear message; a cancel then ends the deploy before the update', async () => {

@@ -43,11 +43,7 @@ describe('deployctl on the local stack', () => {
     good = await source.commit('a good commit');
     const { result, stderr, exitCode } = await deploy(good);
     expect(exitCode).toBe(0);
-    expect(result).toMatchObject({
-      status: 'succeeded',
-      sha: good,
-      workflowId: `deploy-local-hello-${good.slice(0, 7)}`,
-    });
+    expect(result).toMatchObject({ status: 'succeeded', sha: good, workflowId: `deploy.local.hello.${good}.1` });
     expect(result.runId).toMatch(/^[0-9a-f-]{36}$/);
     const imageRef = `${stack.env.DEPLOY_REGISTRY}/hello:${good}`;
     expect(result.imageRef).toBe(imageRef);
@@ -58,12 +54,15 @@ describe('deployctl on the local stack', () => {
     );
     expect(result.stages.every((s) => s.status === 'succeeded' || s.status === 'skipped')).toBe(true);
     expect(stderr).toContain('local/hello rollout: IN_PROGRESS');
-    expect(stderr).toMatch(/ui: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/deploy-local-hello-/);
+    expect(stderr).toMatch(/ui: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/deploy\.local\.hello\./);
 
     const svc = await service();
     expect(svc.taskDefinition).toBe(result.taskDefinitionArn);
     const td = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: svc.taskDefinition }));
-    expect(td.taskDefinition?.containerDefinitions?.find((c) => c.name === 'hello')?.image).toBe(imageRef);
+    // The revision pins the image by the digest the registry holds for the SHA's tag.
+    expect(td.taskDefinition?.containerDefinitions?.find((c) => c.name === 'hello')?.image).toBe(
+      `${stack.env.DEPLOY_REGISTRY}/hello@${result.imageDigest}`,
+    );
     expect(await manifestDigest(stack.env.DEPLOY_REGISTRY ?? '', 'hello', good)).toBe(result.imageDigest);
   });
 

@@ -180,10 +180,17 @@ describe('the Temporal server restarted mid-deploy', () => {
     const waiting = fs.deployAndWait(sha);
     await until(
       async () => {
-        const run = await fs.client.workflow
-          .getHandle(`deploy-local-hello-${sha.slice(0, 7)}`)
-          .describe()
-          .catch(() => undefined);
+        const found = await (async () => {
+          for await (const w of fs.client.workflow.list({ query: `WorkflowType = 'deploy' AND DeploySha = '${sha}'` }))
+            return w.workflowId;
+          return undefined;
+        })().catch(() => undefined);
+        const run = found
+          ? await fs.client.workflow
+              .getHandle(found)
+              .describe()
+              .catch(() => undefined)
+          : undefined;
         return run?.raw.pendingActivities?.some((a) => a.activityType?.name === 'testApp') || undefined;
       },
       60_000,

@@ -103,9 +103,10 @@ test(
     );
     const listed: string[] = [];
     for await (const w of fs.client.workflow.list({ query: `WorkflowType = 'deploy'` })) {
-      listed.push(`${w.workflowId} ${w.status.name}`);
+      // deploy.<cluster>.<service>.<sha>.<seq>
+      listed.push(`${w.workflowId.split('.')[3] ?? w.workflowId} ${w.status.name}`);
     }
-    expect(listed.sort()).toEqual(outcomes.map((o) => `deploy-local-hello-${o.sha.slice(0, 7)} COMPLETED`).sort());
+    expect(listed.sort()).toEqual(outcomes.map((o) => `${o.sha} COMPLETED`).sort());
 
     // Nothing left over: no child processes, no workspaces, disk use no longer growing.
     await new Promise((r) => setTimeout(r, 2_000));

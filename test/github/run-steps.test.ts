@@ -192,13 +192,13 @@ describe("the deploy job's run steps on the local stack", () => {
     expect(out).toMatchObject({
       status: 'succeeded',
       sha: good,
-      'workflow-id': `deploy-local-hello-${good.slice(0, 7)}`,
+      'workflow-id': `deploy.local.hello.${good}.1`,
       image: `${stack.env.DEPLOY_REGISTRY}/hello:${good}`,
       'task-definition': arn,
       'failed-stage': '',
     });
     expect(out['image-digest']).toMatch(/^sha256:[0-9a-f]{64}$/);
-    const ui = `${stack.env.TEMPORAL_UI_URL}/namespaces/default/workflows/deploy-local-hello-${good.slice(0, 7)}/${out['run-id']}/history`;
+    const ui = `${stack.env.TEMPORAL_UI_URL}/namespaces/default/workflows/deploy.local.hello.${good}.1/${out['run-id']}/history`;
     expect(out['ui-url']).toBe(ui);
 
     const summary = await readFile(files.summary, 'utf8');
@@ -230,9 +230,9 @@ describe("the deploy job's run steps on the local stack", () => {
   test('a dispatch with a sha input deploys that sha, not GITHUB_SHA', async () => {
     const { run, files } = await runDeployStep('f'.repeat(40), { 'inputs.sha': good });
     const result = await run.process;
-    // The good commit succeeded already: deployctl reports that deploy instead of building again.
+    // The good commit is what the service runs: deployctl reports it as live instead of building again.
     expect(result.exitCode).toBe(0);
-    expect(result.all).toContain(`already deployed by deploy-local-hello-${good.slice(0, 7)}`);
+    expect(result.all).toContain(`note: ${good.slice(0, 12)} is already live`);
     expect(await outputs(files.output)).toMatchObject({ status: 'succeeded', sha: good });
   });
 
@@ -277,7 +277,8 @@ describe("the deploy job's run steps on the local stack", () => {
     expect(result.exitCode).toBe(1);
     expect(result.all).toContain('SIGTERM: cancelling the deploy');
 
-    const id = `deploy-local-hello-${sha.slice(0, 7)}`;
+    const id =
+      new RegExp(`started (deploy\\.local\\.hello\\.${sha}\\.\\d+)`).exec(result.all ?? '')?.[1] ?? 'not found';
     const status = await deployctl(stack, ['status', id, '--json']);
     const final = JSON.parse(status.stdout) as DeployResult;
     expect(final.status).toBe('cancelled');

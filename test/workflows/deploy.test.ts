@@ -6,7 +6,7 @@ import type { DeployActivities } from '../../src/shared/activities.js';
 import type { DeployInput, DeployResult } from '../../src/shared/types.js';
 import { deploy } from '../../src/workflows/deploy.js';
 import { ErrorType } from '../../src/shared/errors.js';
-import { NEW, PREVIOUS, SHA, fakeActivities, input, nonRetryable, snapshot } from './fakes.js';
+import { DIGEST, NEW, PREVIOUS, SHA, fakeActivities, input, nonRetryable, snapshot } from './fakes.js';
 
 let env: TestWorkflowEnvironment;
 const slowTest: DeployActivities['testApp'] = async () => {
@@ -15,7 +15,7 @@ const slowTest: DeployActivities['testApp'] = async () => {
 };
 const slowPackage: DeployActivities['packageImage'] = async ({ sha }) => {
   await new Promise((r) => setTimeout(r, 500));
-  return { imageRef: `127.0.0.1:5000/web:${sha}`, imageDigest: 'sha256:abc', pushed: true };
+  return { imageRef: `127.0.0.1:5000/web:${sha}`, imageDigest: DIGEST, pushed: true };
 };
 let n = 0;
 

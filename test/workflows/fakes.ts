@@ -1,9 +1,11 @@
 /** Scripted activities for workflow tests: a happy pipeline by default, with any step replaceable. */
 import { ApplicationFailure } from '@temporalio/common';
 import type { DeployActivities } from '../../src/shared/activities.js';
-import type { DeployInput, RolloutSnapshot } from '../../src/shared/types.js';
+import type { DeployInput, ObservedService, RolloutSnapshot } from '../../src/shared/types.js';
 
 export const SHA = 'a'.repeat(40);
+/** The digest the fake registry answers for every push. */
+export const DIGEST = `sha256:${'d'.repeat(64)}`;
 export const PREVIOUS = 'arn:aws:ecs:us-east-1:123456789012:task-definition/web:1';
 export const NEW = 'arn:aws:ecs:us-east-1:123456789012:task-definition/web:2';
 
@@ -41,6 +43,21 @@ export function snapshot(state: RolloutSnapshot['state'], running = 2): RolloutS
   };
 }
 
+/** What a fake ECS reports the service runs: stable on `taskDefinitionArn`, its image pinned. */
+export function observed(taskDefinitionArn: string, sha?: string, digest = DIGEST): ObservedService {
+  return {
+    readAt: '2026-01-01T00:00:00.000Z',
+    deploymentId: 'ecs-svc/9',
+    rolloutState: 'COMPLETED',
+    taskDefinitionArn,
+    ...(sha ? { sha } : {}),
+    images: [{ container: 'web', image: `127.0.0.1:5000/web@${digest}`, digest }],
+    running: 2,
+    desired: 2,
+    stable: true,
+  };
+}
+
 export interface Recorder {
   calls: { name: string; input: unknown }[];
   count(name: string): number;
@@ -65,8 +82,13 @@ export function fakeActivities(overrides: Partial<DeployActivities> = {}): Deplo
     discardImage: async () => ({ discarded: false, detail: 'never pushed' }),
     packageImage: async ({ sha }) => ({
       imageRef: `127.0.0.1:5000/web:${sha}`,
-      imageDigest: 'sha256:abc',
+      imageDigest: DIGEST,
       pushed: true,
+    }),
+    verifyImage: async ({ sha, imageDigest }) => ({
+      reusable: true,
+      imageRef: `127.0.0.1:5000/web:${sha}`,
+      detail: `holds the tested binary at ${imageDigest}`,
     }),
     describeTarget: async () => ({
       serviceArn: 'arn:svc',
@@ -74,6 +96,16 @@ export function fakeActivities(overrides: Partial<DeployActivities> = {}): Deplo
       desiredCount: 2,
       primaryDeploymentId: 'ecs-svc/1',
     }),
+    // What the last update asked for, whichever fake (overridden or not) answered it: ECS runs that now, with the
+    // image the last registration pinned.
+    observeService: async () => {
+      const last = <T>(name: string) => calls.filter((c) => c.name === name).pop()?.input as T | undefined;
+      const arn = last<{ taskDefinitionArn?: string }>('updateService')?.taskDefinitionArn ?? running;
+      const digest = /@(sha256:[0-9a-f]+)$/.exec(
+        last<{ imageRef?: string }>('registerTaskDefinition')?.imageRef ?? '',
+      )?.[1];
+      return observed(arn, undefined, digest);
+    },
     registerTaskDefinition: async () => ({
       taskDefinitionArn: NEW,
       created: true,
@@ -86,6 +118,7 @@ export function fakeActivities(overrides: Partial<DeployActivities> = {}): Deplo
       return { previousTaskDefinitionArn, deploymentId: 'ecs-svc/2', changed };
     },
     checkRollout: async () => snapshot('completed'),
+    restoreRevision: async ({ taskDefinitionArn }) => ({ taskDefinitionArn, created: false, reused: true, diff: [] }),
     deregisterTaskDefinition: async () => undefined,
   };
   const merged = { ...base, ...overrides } as unknown as Record<string, (i: unknown) => Promise<unknown>>;

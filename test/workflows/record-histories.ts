@@ -1,7 +1,8 @@
 /**
  * Records the histories that replay.test.ts replays, from runs on the time-skipping server with fake activities.
  * Re-record only on purpose (a deliberate, versioned change of the workflow), and commit the JSON:
- *   node --import tsx test/workflows/record-histories.ts
+ *   node --import tsx test/workflows/record-histories.ts [scenario ...]
+ * Histories recorded before a change must stay: they prove runs started by older code still replay.
  */
 import { writeFile } from 'node:fs/promises';
 import proto from '@temporalio/proto';
@@ -9,11 +10,15 @@ import { format } from 'prettier';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { DeployActivities } from '../../src/shared/activities.js';
+import type { DeployInput } from '../../src/shared/types.js';
 import type { deploy } from '../../src/workflows/deploy.js';
-import { approveSignal, cancelSignal } from '../../src/workflows/messages.js';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { requestDeploy } from '../../src/client/deploys.js';
+import { approveSignal, cancelSignal, leaseSignal } from '../../src/workflows/messages.js';
 import { ROOT } from '../support/process.js';
-import { timeSkippingEnv } from '../support/temporal.js';
-import { NEW, fakeActivities, input, snapshot } from './fakes.js';
+import { startDevServer, timeSkippingEnv, workflowBundle } from '../support/temporal.js';
+import { NEW, PREVIOUS, SHA, fakeActivities, input, observed, snapshot } from './fakes.js';
 import { startDeploy, statusIs, waitForProgress, withWorker } from './harness.js';
 
 export const HISTORIES_DIR = `${ROOT}/test/workflows/histories`;
@@ -104,21 +109,115 @@ const SCENARIOS: Record<string, Scenario> = {
   },
 };
 
-async function main(): Promise<void> {
+const queued = (overrides: Partial<DeployInput>): DeployInput =>
+  input({ queue: { workflowId: 'replay-queue', seq: 1, requestedAt: '2026-01-01T00:00:00.000Z' }, ...overrides });
+
+/** Deploys as the service's queue starts them: they wait for its lease before the update. */
+const QUEUED: Record<string, Scenario> = {
+  queued: {
+    async run(env, tq) {
+      const reuse = {
+        fromWorkflowId: 'deploy.prod.web.earlier.1',
+        imageRef: `127.0.0.1:5000/web:${SHA}`,
+        imageDigest: `sha256:${'c'.repeat(64)}`,
+        binarySha256: 'f'.repeat(64),
+      };
+      const h = await startDeploy(env, tq, queued({ reuse }), 'replay-queued');
+      await waitForProgress(h, (p) => p.stages.some((s) => s.name === 'approval'));
+      await h.signal(leaseSignal, { queue: 'replay-queue' });
+      await h.result();
+      return { queued: h };
+    },
+  },
+  alreadyLive: {
+    activities: {
+      describeTarget: async () => ({
+        serviceArn: 'arn:svc',
+        taskDefinitionArn: PREVIOUS,
+        desiredCount: 2,
+        observed: observed(PREVIOUS, SHA),
+      }),
+      observeService: async () => observed(PREVIOUS, SHA),
+    },
+    async run(env, tq) {
+      const h = await startDeploy(env, tq, queued({}), 'replay-already-live');
+      await h.result();
+      return { 'already-live': h };
+    },
+  },
+  rollback: {
+    async run(env, tq) {
+      const rollbackTo = { fromWorkflowId: 'deploy.prod.web.good.1', taskDefinitionArn: NEW };
+      const h = await startDeploy(env, tq, queued({ rollbackTo }), 'replay-rollback');
+      await waitForProgress(h, (p) => p.stages.some((s) => s.name === 'approval'));
+      await h.signal(leaseSignal, { queue: 'replay-queue' });
+      await h.result();
+      return { rollback: h };
+    },
+  },
+};
+
+/** The queue itself needs update-with-start, so it is recorded on a real dev server: two deploys and a rollback. */
+async function recordQueue(): Promise<void> {
+  const server = await startDevServer();
+  const connection = await Connection.connect({ address: server.address });
+  const native = await NativeConnection.connect({ address: server.address });
+  try {
+    const client = new Client({ connection });
+    const taskQueue = 'replay-queue';
+    const worker = await Worker.create({
+      connection: native,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: fakeActivities({
+        registerTaskDefinition: async ({ sha }) => ({
+          taskDefinitionArn: sha === SHA ? NEW : NEW.replace(/:2$/, ':3'),
+          created: true,
+          diff: [],
+        }),
+      }),
+    });
+    const target = input().target;
+    await worker.runUntil(async () => {
+      for (const req of [
+        { kind: 'deploy' as const, sha: SHA, target },
+        { kind: 'deploy' as const, sha: 'b'.repeat(40), target },
+        { kind: 'rollback' as const, target },
+      ]) {
+        const started = await requestDeploy({ client, taskQueue, request: { ...req, options: input().options ?? {} } });
+        const r = await started.handle.result();
+        console.log(r.status, r.sha.slice(0, 4), r.taskDefinitionArn, r.note ?? '', r.error?.message ?? '');
+      }
+    });
+    const history = await client.workflow.getHandle('deploy-queue.us-east-1.prod.web').fetchHistory();
+    await save('queue', history);
+  } finally {
+    await native.close();
+    await connection.close();
+    await server.stop();
+  }
+}
+
+async function save(file: string, history: proto.temporal.api.history.v1.IHistory): Promise<void> {
+  const path = `${HISTORIES_DIR}/${file}.json`;
+  await writeFile(path, await format(JSON.stringify(historyToObject(history)), { parser: 'json' }));
+  console.log(`recorded ${path}`);
+}
+
+/** Records the named scenarios (all when none are named). Histories already committed stay as they were recorded. */
+async function main(names: string[]): Promise<void> {
+  const wanted = (name: string) => names.length === 0 || names.includes(name);
+  if (wanted('queue')) await recordQueue();
   const env = await timeSkippingEnv();
   try {
-    for (const [name, scenario] of Object.entries(SCENARIOS)) {
+    for (const [name, scenario] of Object.entries({ ...SCENARIOS, ...QUEUED })) {
+      if (!wanted(name)) continue;
       const handles = await withWorker(env, fakeActivities(scenario.activities), (tq) => scenario.run(env, tq));
-      for (const [file, handle] of Object.entries(handles)) {
-        const path = `${HISTORIES_DIR}/${file}.json`;
-        const json = JSON.stringify(historyToObject(await handle.fetchHistory()));
-        await writeFile(path, await format(json, { parser: 'json' }));
-        console.log(`recorded ${name}: ${path}`);
-      }
+      for (const [file, handle] of Object.entries(handles)) await save(file, await handle.fetchHistory());
     }
   } finally {
     await env.teardown();
   }
 }
 
-if (process.argv[1]?.endsWith('record-histories.ts')) await main();
+if (process.argv[1]?.endsWith('record-histories.ts')) await main(process.argv.slice(2));
