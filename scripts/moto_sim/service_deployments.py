@@ -23,11 +23,15 @@ MAX_DESCRIBE = 20
 DEFAULT_PAGE, MAX_PAGE = 20, 100
 
 
+# moto finds an error's service model from the module of its class ("moto.<service>..."); this
+# package's name starts with "moto" too, so name the module moto serves ECS errors from.
 class ServiceDeploymentNotFoundException(ServiceException):
+    __module__ = "moto.ecs.exceptions"
     code = "ServiceDeploymentNotFoundException"
 
 
 class ConflictException(ServiceException):
+    __module__ = "moto.ecs.exceptions"
     code = "ConflictException"
 
 
