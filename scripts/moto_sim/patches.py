@@ -11,7 +11,7 @@ from moto.ecs.models import EC2ContainerServiceBackend as Backend
 from moto.ecs.models import Service
 from moto.ecs.responses import EC2ContainerServiceResponse as Responses
 
-from . import clock, engine, service_deployments
+from . import clock, engine, service_deployments, settings
 
 _orig = {
     name: getattr(Backend, name)
@@ -32,6 +32,7 @@ def update_service(self, service_properties):
                 f"Unable to update task definition on services with a {controller} deployment controller. "
                 + ("Use AWS CodeDeploy to trigger a new deployment." if controller == "CODE_DEPLOY" else "Use task sets.")
             )
+        settings.take(service, consume=False)
         previous = service.task_definition
         definition = props.get("task_definition") and self.describe_task_definition(props["task_definition"])
         if definition and definition.status == "INACTIVE":

@@ -42,8 +42,9 @@ def _milliseconds(tags, tag, default):
     return ms / 1000
 
 
-def take(service, configured_alarms=()):
-    """Reads the rollout tags of `service` and removes those one rollout consumes."""
+def take(service, configured_alarms=(), consume=True):
+    """Reads the rollout tags of `service` and, with `consume`, removes those one rollout consumes.
+    Without it, it only checks them, so that an update with a bad tag changes nothing."""
     tags = {t["key"]: t["value"] for t in service.tags}
     outcome = tags.get(OUTCOME_TAG, "succeed")
     if outcome not in OUTCOMES:
@@ -51,5 +52,6 @@ def take(service, configured_alarms=()):
     step_s = _milliseconds(tags, STEP_TAG, clock.DEFAULTS["step_ms"])
     minute_s = _milliseconds(tags, MINUTE_TAG, clock.DEFAULTS["minute_ms"])
     alarm = tags.get(ALARM_TAG) or next(iter(configured_alarms), None) or DEFAULT_ALARM
-    service.tags = [t for t in service.tags if t["key"] not in CONSUMED]
+    if consume:
+        service.tags = [t for t in service.tags if t["key"] not in CONSUMED]
     return RolloutSettings(outcome, step_s, minute_s, alarm)

@@ -118,6 +118,17 @@ describe('CreateService and UpdateService', () => {
     expect(await sim.finished(second)).toMatchObject({ status: 'SUCCESSFUL' });
   });
 
+  test('a rollout tag the emulator does not know refuses the update, naming the tag, and changes nothing', async () => {
+    await sim.createService({ name: 'web', sim: { 'next-rollout': 'explode' } });
+    await expect(sim.deploy('web')).rejects.toMatchObject({
+      name: 'InvalidParameterException',
+      message: "tag sim:next-rollout must be one of succeed, fail, rollback, rollback-fail, alarm, hang; got 'explode'",
+    });
+    const service = await sim.describeService('web');
+    expect(service.taskDefinition).toBe(sim.first);
+    expect(service.deployments).toHaveLength(1);
+  });
+
   test('a CODE_DEPLOY service is created and described, has no service deployments, and refuses a new revision', async () => {
     const created = await sim.createService({ name: 'cd', controller: 'CODE_DEPLOY' });
     expect(created.deploymentController).toEqual({ type: 'CODE_DEPLOY' });
