@@ -346,4 +346,17 @@ describe('outcomes', () => {
       sim.ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: arn, stopType: 'ROLLBACK' })),
     ).rejects.toMatchObject({ name: 'ConflictException' });
   });
+
+  test('StopServiceDeployment with ABORT stops the deployment where it is, without a rollback', async () => {
+    await sim.createService({ name: 'web', sim: { 'next-rollout': 'hang', 'step-ms': '300' } });
+    const arn = (await sim.deploy('web')).currentServiceDeployment!;
+    await sim.watch(arn, (d) => d.targetServiceRevision?.runningTaskCount === 1);
+    await sim.ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: arn, stopType: 'ABORT' }));
+    const last = await sim.finished(arn);
+    expect(last).toMatchObject({ status: 'STOPPED', targetServiceRevision: { runningTaskCount: 1 } });
+    expect(last.rollback).toBeUndefined();
+    const service = await sim.describeService('web');
+    expect(service.taskDefinition).toBe(sim.second);
+    expect(service.deployments?.[0]).toMatchObject({ status: 'PRIMARY', rolloutState: 'FAILED', runningCount: 1 });
+  });
 });
