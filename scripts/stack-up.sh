@@ -44,7 +44,7 @@ start temporal "$temporal_port" "$bin/temporal" server start-dev --ip 127.0.0.1 
   --ui-port "$ui_port" --db-filename "$stack/temporal.db" --log-level warn \
   --search-attribute DeployService=Keyword --search-attribute DeploySha=Keyword \
   --search-attribute DeployStage=Keyword --search-attribute DeployStatus=Keyword
-start moto "$moto_port" "$bin/python" "$root/scripts/moto_sim.py" --host 127.0.0.1 --port "$moto_port" --step-ms "$step_ms"
+start moto "$moto_port" "$bin/python" "$root/scripts/moto_sim" --host 127.0.0.1 --port "$moto_port" --step-ms "$step_ms"
 
 # The registry takes the credentials the emulator's ECR GetAuthorizationToken hands out, so pushes use the real auth flow.
 printf '%s' "123456789012-auth-token" | "$bin/python" -c \

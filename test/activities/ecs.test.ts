@@ -1,5 +1,5 @@
 import { SHARED_CACHE_DIR } from '../support/workspace.js';
-/** The ECS activities against moto with realistic rollouts (scripts/moto_sim.py). */
+/** The ECS activities against moto with realistic rollouts (scripts/moto_sim/). */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -61,7 +61,7 @@ describe('docker-compose.yml', () => {
     expect(compose.services.postgresql?.image).toMatch(/^postgres:\d+/);
     expect(compose.services['temporal-ui']?.image).toMatch(/^temporalio\/ui:\d/);
     expect(compose.services.registry?.image).toBe('registry:2');
-    expect(compose.services.moto?.volumes).toContain('./scripts/moto_sim.py:/sim/moto_sim.py:ro');
+    expect(compose.services.moto?.volumes).toContain('./scripts/moto_sim:/sim/moto_sim:ro');
   });
 
   test('publishes the ports the worker and deployctl use on the host', () => {

@@ -1,5 +1,5 @@
 /**
- * moto_server with realistic ECS rollouts (scripts/moto_sim.py) for tests. The outcome of the next
+ * moto_server with realistic ECS rollouts (scripts/moto_sim/) for tests. The outcome of the next
  * rollout is set by tagging the service, through the same ECS API the code under test uses.
  */
 import { ECSClient, TagResourceCommand, type Tag } from '@aws-sdk/client-ecs';
@@ -23,12 +23,15 @@ export interface MotoServer {
 export interface StartMotoOptions {
   /** Default time per rollout step; a service's `sim:step-ms` tag overrides it for one rollout. */
   stepMs?: number;
+  /** Real milliseconds per configured minute (bake times, hook timeouts); a `sim:minute-ms` tag overrides it. */
+  minuteMs?: number;
 }
 
 export async function startMoto(opts: StartMotoOptions = {}): Promise<MotoServer> {
   const port = await freePort();
-  const args = [`${ROOT}/scripts/moto_sim.py`, '--host', '127.0.0.1', '--port', String(port)];
+  const args = [`${ROOT}/scripts/moto_sim`, '--host', '127.0.0.1', '--port', String(port)];
   if (opts.stepMs !== undefined) args.push('--step-ms', String(opts.stepMs));
+  if (opts.minuteMs !== undefined) args.push('--minute-ms', String(opts.minuteMs));
   const service = await startService({ name: 'moto', command: `${TOOLS_BIN}/python`, args, waitPort: port });
   const endpoint = `http://127.0.0.1:${port}`;
   return {
@@ -47,7 +50,8 @@ export async function startMoto(opts: StartMotoOptions = {}): Promise<MotoServer
   };
 }
 
-export type RolloutOutcome = 'succeed' | 'fail' | 'rollback' | 'hang';
+/** How the emulator ends the next rollout (scripts/moto_sim/__init__.py explains each). */
+export type RolloutOutcome = 'succeed' | 'fail' | 'rollback' | 'rollback-fail' | 'alarm' | 'hang';
 
 export interface NextRolloutInput {
   endpoint: string;
@@ -56,13 +60,19 @@ export interface NextRolloutInput {
   outcome: RolloutOutcome;
   /** Time per rollout step; absent: the server's default. */
   stepMs?: number;
+  /** Real milliseconds per configured minute, kept on the service; absent: unchanged. */
+  minuteMs?: number;
+  /** The alarm that goes off under `alarm`; absent: the first configured alarm, else a fixed name. */
+  alarmName?: string;
 }
 
-/** Chooses how the service's next rollout ends. The sim consumes the tags when that rollout starts. */
+/** Chooses how the service's next rollout ends. The sim consumes the tags when that rollout starts, except sim:minute-ms. */
 export async function setNextRollout(input: NextRolloutInput): Promise<void> {
   const ecs = new ECSClient({ region: input.region, endpoint: input.endpoint, credentials: MOTO_CREDENTIALS });
   const tags: Tag[] = [{ key: 'sim:next-rollout', value: input.outcome }];
   if (input.stepMs !== undefined) tags.push({ key: 'sim:step-ms', value: String(input.stepMs) });
+  if (input.minuteMs !== undefined) tags.push({ key: 'sim:minute-ms', value: String(input.minuteMs) });
+  if (input.alarmName !== undefined) tags.push({ key: 'sim:alarm-name', value: input.alarmName });
   await ecs.send(new TagResourceCommand({ resourceArn: input.serviceArn, tags }));
   ecs.destroy();
 }
