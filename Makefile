@@ -5,18 +5,25 @@ SHELL := /bin/bash
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
 JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js --forceExit
 
-.PHONY: help install build lint test test-unit test-e2e stack stack-down demo bench soak clean
+.PHONY: help install install-cluster build lint test test-unit test-e2e test-cluster stack stack-down stack-cluster stack-cluster-down demo bench soak clean
 
 help:
-	@echo "make demo        install, start the local stack, deploy app/ at HEAD, print stages, result and UI link"
-	@echo "make test        lint, typecheck, unit, workflow, activity and end-to-end tests"
-	@echo "make stack       start the local stack (Temporal, AWS emulator, registry, worker) in the background"
-	@echo "make stack-down  stop everything make stack started"
-	@echo "make bench       benchmarks (docs/benchmarks.md)"
-	@echo "make soak        50 deploys back to back with faults sprinkled in (docs/reliability.md)"
+	@echo "make demo                install, start the local stack, deploy app/ at HEAD, print stages, result and UI link"
+	@echo "make test                lint, typecheck, unit, workflow, activity and end-to-end tests"
+	@echo "make stack               start the local stack (Temporal, AWS emulator, registry, worker) in the background"
+	@echo "make stack-down          stop everything make stack started"
+	@echo "make stack-cluster       the same stack on a Temporal server built from source, on PostgreSQL, two workers"
+	@echo "make stack-cluster-down  stop everything make stack-cluster started"
+	@echo "make test-cluster        deploy, list and supersede on that cluster (slow; builds the server once)"
+	@echo "make bench               benchmarks (docs/benchmarks.md)"
+	@echo "make soak                50 deploys back to back with faults sprinkled in (docs/reliability.md)"
 
 install:
 	@scripts/install-tools.sh --with-browser
+
+# Opt-in: builds the Temporal server from source (minutes); no target outside *-cluster needs it.
+install-cluster: install
+	@scripts/install-cluster-tools.sh
 
 build: install
 	@npm run --silent build
@@ -31,20 +38,31 @@ lint: install
 
 # Suites that start a whole local stack run one at a time; the rest run in parallel.
 STACK_SUITES := test/e2e/ test/faults/ test/github/run-steps test/worker/
+# Suites on the cluster stack run only under make test-cluster.
+CLUSTER_SUITES := test/cluster/
 
 test-unit: build
-	$(JEST) $(addprefix --testPathIgnorePatterns ,$(STACK_SUITES))
+	$(JEST) $(addprefix --testPathIgnorePatterns ,$(STACK_SUITES) $(CLUSTER_SUITES))
 
 test-e2e: build
 	$(JEST) --runInBand $(STACK_SUITES)
 
 test: lint test-unit test-e2e
 
+test-cluster: build install-cluster
+	$(JEST) --runInBand $(CLUSTER_SUITES)
+
 stack: build
 	@scripts/stack-up.sh
 
 stack-down:
 	@scripts/stack-down.sh
+
+stack-cluster: build install-cluster
+	@scripts/cluster-up.sh
+
+stack-cluster-down:
+	@scripts/cluster-down.sh
 
 demo: build
 	@[ -s .stack/pids ] || scripts/stack-up.sh

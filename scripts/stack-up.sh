@@ -2,110 +2,14 @@
 # Starts the local stack in the background: Temporal dev server, the ECS/ECR emulator, an OCI registry and one
 # worker. Seeds an ECR repository, a cluster and a service on revision 1. Writes STACK_DIR/env and STACK_DIR/pids.
 # Ports may be set with STACK_*_PORT; defaults suit one stack per machine. Stop it with scripts/stack-down.sh.
+# scripts/cluster-up.sh starts the same stack on a Temporal server backed by PostgreSQL.
 set -euo pipefail
-# The AWS SDK is pinned to a release that supports Node 20; its notice about Node 22 is known (README).
-export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
-root=$(cd "$(dirname "$0")/.." && pwd)
-stack=${STACK_DIR:-$root/.stack}
-bin=$root/.tools/venv/bin
-temporal_port=${STACK_TEMPORAL_PORT:-7233}
-ui_port=${STACK_UI_PORT:-8233}
-moto_port=${STACK_MOTO_PORT:-4566}
-registry_port=${STACK_REGISTRY_PORT:-5055}
-step_ms=${STACK_ROLLOUT_STEP_MS:-700}
-
-if [ -s "$stack/pids" ]; then
-  echo "stack: already running (pids in $stack/pids); run 'make stack-down' first" >&2
-  exit 1
-fi
-[ -x "$bin/temporal" ] || { echo "stack: tools missing; run scripts/install-tools.sh" >&2; exit 1; }
-[ -f "$root/dist/worker.js" ] || { echo "stack: dist/ missing; run npm run build" >&2; exit 1; }
-mkdir -p "$stack/logs" "$stack/registry"
-: >"$stack/pids"
-
-# start NAME PORT CMD...: runs CMD in its own session, records its pid, waits until PORT answers.
-start() {
-  local name=$1 port=$2
-  shift 2
-  setsid "$@" >"$stack/logs/$name.log" 2>&1 </dev/null &
-  echo "$! $name" >>"$stack/pids"
-  for _ in $(seq 1 150); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-    if ! kill -0 "$!" 2>/dev/null; then break; fi
-    sleep 0.2
-  done
-  echo "stack: $name did not start on port $port; see $stack/logs/$name.log" >&2
-  tail -5 "$stack/logs/$name.log" >&2 || true
-  "$root/scripts/stack-down.sh" >/dev/null 2>&1 || true
-  exit 1
-}
+# shellcheck source=stack-lib.sh
+. "$(dirname "$0")/stack-lib.sh"
+stack_prepare
 
 start temporal "$temporal_port" "$bin/temporal" server start-dev --ip 127.0.0.1 --port "$temporal_port" \
   --ui-port "$ui_port" --db-filename "$stack/temporal.db" --log-level warn \
   --search-attribute DeployService=Keyword --search-attribute DeploySha=Keyword \
   --search-attribute DeployStage=Keyword --search-attribute DeployStatus=Keyword
-start moto "$moto_port" "$bin/python" "$root/scripts/moto_sim" --host 127.0.0.1 --port "$moto_port" --step-ms "$step_ms"
-
-# The registry takes the credentials the emulator's ECR GetAuthorizationToken hands out, so pushes use the real auth flow.
-printf '%s' "123456789012-auth-token" | "$bin/python" -c \
-  'import bcrypt,sys; print("AWS:" + bcrypt.hashpw(sys.stdin.read().encode(), bcrypt.gensalt(rounds=6)).decode())' \
-  >"$stack/registry/htpasswd"
-cat >"$stack/registry/config.yml" <<YAML
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $stack/registry/data
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$registry_port
-  secret: local-stack-only
-auth:
-  htpasswd:
-    realm: local-stack
-    path: $stack/registry/htpasswd
-YAML
-start registry "$registry_port" docker-registry serve "$stack/registry/config.yml"
-
-cat >"$stack/env" <<ENV
-AWS_REGION=us-east-1
-AWS_ENDPOINT_URL=http://127.0.0.1:$moto_port
-AWS_ACCESS_KEY_ID=test
-AWS_SECRET_ACCESS_KEY=test
-ECR_REPOSITORY=hello
-ECS_CLUSTER=local
-ECS_SERVICE=hello
-CONTAINER_NAME=hello
-ECS_TASK_DEFINITION=deploy/task-definition.json
-TEMPORAL_ADDRESS=127.0.0.1:$temporal_port
-TEMPORAL_NAMESPACE=default
-TEMPORAL_TASK_QUEUE=ecs-deploy
-TEMPORAL_UI_URL=http://127.0.0.1:$ui_port
-DEPLOY_REGISTRY=127.0.0.1:$registry_port
-ENV
-
-set -a
-# shellcheck disable=SC1091
-. "$stack/env"
-set +a
-TASK_FAMILY=hello node "$root/dist/devstack/seed.js"
-
-worker_env=(DEPLOY_SOURCE_REPO="${DEPLOY_SOURCE_REPO:-$root}" DEPLOY_WORK_DIR="$stack/work" DEPLOY_CACHE_DIR="${DEPLOY_CACHE_DIR:-$root/.cache}" DEPLOY_REGISTRY_INSECURE=true)
-setsid env "${worker_env[@]}" node "$root/dist/worker.js" >"$stack/logs/worker.log" 2>&1 </dev/null &
-echo "$! worker" >>"$stack/pids"
-for _ in $(seq 1 100); do
-  grep -q "worker: polling" "$stack/logs/worker.log" && break
-  kill -0 "$!" 2>/dev/null || { cat "$stack/logs/worker.log" >&2; "$root/scripts/stack-down.sh"; exit 1; }
-  sleep 0.2
-done
-
-cat <<MSG
-stack: up ($(wc -l <"$stack/pids") processes, pids in $stack/pids)
-  Temporal     $TEMPORAL_ADDRESS   UI $TEMPORAL_UI_URL
-  AWS emulator $AWS_ENDPOINT_URL (ECS, ECR)
-  registry     $DEPLOY_REGISTRY
-  worker       logs in $stack/logs/worker.log
-use it:  set -a; . $stack/env; set +a; npx deployctl deploy --sha \$(git rev-parse HEAD) --wait
-MSG
+stack_finish "dev server, SQLite" 1

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { MOTO_CREDENTIALS } from '../../src/devstack/seed.js';
 import { ROOT } from '../support/process.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { startStack, type Stack, type StackOptions } from '../support/stack.js';
 
 export interface SourceRepo {
   dir: string;
@@ -54,11 +54,11 @@ export interface AppStack {
   stop(): Promise<void>;
 }
 
-export async function startAppStack(): Promise<AppStack> {
+export async function startAppStack(opts: Pick<StackOptions, 'cluster'> = {}): Promise<AppStack> {
   const source = await makeSourceRepo();
   let stack: Stack;
   try {
-    stack = await startStack({ sourceRepo: source.dir });
+    stack = await startStack({ ...opts, sourceRepo: source.dir });
   } catch (err) {
     await source.remove();
     throw err;

@@ -1,5 +1,9 @@
-/** The local stack for end-to-end tests: the same scripts as `make stack`, on free ports, in a temp dir. */
+/**
+ * The local stack for end-to-end tests: the same scripts as `make stack` (or `make stack-cluster`), on free ports,
+ * in a temp dir.
+ */
 import { execa } from 'execa';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +17,28 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(opts: { sourceRepo?: string; stepMs?: number } = {}): Promise<Stack> {
+export interface StackOptions {
+  sourceRepo?: string;
+  stepMs?: number;
+  /** The cluster stack (scripts/cluster-up.sh): Temporal built from source on PostgreSQL, two workers. */
+  cluster?: boolean;
+}
+
+const CLUSTER_TOOLS = [
+  '/usr/lib/postgresql/15/bin/postgres',
+  `${ROOT}/.tools/cluster/bin/temporal-server`,
+  `${ROOT}/.tools/cluster/bin/temporal-sql-tool`,
+  `${ROOT}/.tools/cluster/bin/temporal-ui-server`,
+];
+
+/** Why the cluster stack cannot start here, or undefined when its tools are installed. */
+export function clusterToolsMissing(): string | undefined {
+  const missing = CLUSTER_TOOLS.filter((path) => !existsSync(path));
+  if (missing.length === 0) return undefined;
+  return `cluster tools not installed (${missing.join(', ')}); run scripts/install-cluster-tools.sh or make test-cluster`;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const dir = await mkdtemp(join(tmpdir(), 'stack-'));
   const env: Record<string, string> = {
     STACK_DIR: dir,
@@ -25,12 +50,13 @@ export async function startStack(opts: { sourceRepo?: string; stepMs?: number } 
     DEPLOY_CACHE_DIR: `${ROOT}/.cache`,
   };
   if (opts.sourceRepo) env.DEPLOY_SOURCE_REPO = opts.sourceRepo;
+  if (opts.cluster) env.STACK_POSTGRES_PORT = String(await freePort());
   const stop = async (): Promise<void> => {
     await execa(`${ROOT}/scripts/stack-down.sh`, [], { env: { STACK_DIR: dir }, reject: false });
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    await execa(`${ROOT}/scripts/stack-up.sh`, [], { env, all: true });
+    await execa(`${ROOT}/scripts/${opts.cluster ? 'cluster-up.sh' : 'stack-up.sh'}`, [], { env, all: true });
   } catch (err) {
     await stop();
     throw err;
