@@ -61,6 +61,14 @@ function fastActivities(counter: Map<string, number>): DeployActivities {
       stable: true,
     }),
     restoreRevision: async ({ taskDefinitionArn }) => ({ taskDefinitionArn, created: false, diff: [] }),
+    stopRollout: async () => ({ accepted: false, detail: 'bench' }),
+    watchRollout: async (i) => {
+      for (;;) {
+        const s = await acts.checkRollout(i);
+        if (s.state === 'completed' || Date.now() >= Date.parse(i.returnBy)) return s;
+        await new Promise((r) => setTimeout(r, i.pollIntervalMs));
+      }
+    },
     registerTaskDefinition: async ({ deployId }) => ({ taskDefinitionArn: `${deployId}:2`, created: true, diff: [] }),
     updateService: async ({ service, taskDefinitionArn }) => {
       updatedAt.set(service, Date.now());

@@ -1,6 +1,7 @@
 /** ECS activities on the service: read the target and what it runs, update it, read the rollout. */
 import {
   DescribeServicesCommand,
+  ListServiceDeploymentsCommand,
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   ListTasksCommand,
@@ -79,7 +80,36 @@ export function ecsActivities(config: WorkerConfig, clients: AwsClients = awsCli
         throw awsFailure(`describe task definition ${arn}`, err);
       }
     }
-    return observedService(read, definition, tags, readAt);
+    const observed = observedService(read, definition, tags, readAt);
+    const current = read.currentServiceDeployment;
+    if (current) {
+      observed.serviceDeploymentArn = current;
+      const status = (await clients.reader.serviceDeployment(ref.region, current).catch(() => undefined))?.status;
+      if (status) observed.serviceDeploymentStatus = status;
+    }
+    return observed;
+  }
+
+  /**
+   * The service deployment an update created: ECS names it in the answer (currentServiceDeployment); an older
+   * answer without it is looked up among the service's deployments created since just before the update.
+   */
+  async function createdDeployment(
+    ref: ServiceRef,
+    answer: Service | undefined,
+    since: Date,
+  ): Promise<string | undefined> {
+    if (answer?.currentServiceDeployment) return answer.currentServiceDeployment;
+    try {
+      const listed = await ecsFor(ref.region).send(
+        new ListServiceDeploymentsCommand({ cluster: ref.cluster, service: ref.service, createdAt: { after: since } }),
+      );
+      return listed.serviceDeployments?.[0]?.serviceDeploymentArn;
+    } catch (err) {
+      // Regions or partitions without the API: the rolling view in deployments[] is followed instead.
+      log.info('no service deployment to follow', { error: errorMessage(err) });
+      return undefined;
+    }
   }
 
   /** Why the rollout's tasks stopped. Only an explanation, so a failure to read them is logged, not thrown. */
@@ -109,6 +139,8 @@ export function ecsActivities(config: WorkerConfig, clients: AwsClients = awsCli
         taskDefinitionArn: service.taskDefinition ?? '',
         desiredCount: service.desiredCount ?? 0,
         observed: await observe(input, service),
+        controller: service.deploymentController?.type ?? 'ECS',
+        strategy: service.deploymentConfiguration?.strategy ?? 'ROLLING',
       };
       const primary = service.deployments?.find((d) => d.status === 'PRIMARY');
       if (primary?.id !== undefined) result.primaryDeploymentId = primary.id;
@@ -131,9 +163,12 @@ export function ecsActivities(config: WorkerConfig, clients: AwsClients = awsCli
           changed: false,
         };
         if (primary?.id !== undefined) result.deploymentId = primary.id;
+        if (service.currentServiceDeployment) result.serviceDeploymentArn = service.currentServiceDeployment;
         return result;
       }
       const { region, cluster, service: name, taskDefinitionArn } = input;
+      // ECS timestamps are whole seconds; a little before now still excludes every earlier deployment.
+      const since = new Date(Date.now() - 1_000);
       try {
         const res = await ecsFor(region).send(
           new UpdateServiceCommand({ cluster, service: name, taskDefinition: taskDefinitionArn }),
@@ -141,6 +176,8 @@ export function ecsActivities(config: WorkerConfig, clients: AwsClients = awsCli
         const primary = res.service?.deployments?.find((d) => d.status === 'PRIMARY');
         const result: UpdateServiceResult = { previousTaskDefinitionArn: previous, changed: true };
         if (primary?.id !== undefined) result.deploymentId = primary.id;
+        const created = await createdDeployment(input, res.service, since);
+        if (created) result.serviceDeploymentArn = created;
         return result;
       } catch (err) {
         throw awsFailure(`update ECS service "${name}" in cluster "${cluster}" to ${taskDefinitionArn}`, err);

@@ -4,6 +4,7 @@ import type { WorkerConfig } from '../shared/config.js';
 import { awsClients, type AwsClients } from './clients.js';
 import { ecrActivities } from './ecr.js';
 import { ecsActivities } from './ecs.js';
+import { watchActivities } from './ecs-watch.js';
 import { goActivities } from './go.js';
 import { imageActivities } from './image.js';
 import { sourceActivities } from './source.js';
@@ -15,5 +16,6 @@ export function createActivities(config: WorkerConfig, clients: AwsClients = aws
     ...ecrActivities(config, clients),
     ...imageActivities(config),
     ...ecsActivities(config, clients),
+    ...watchActivities(clients),
   };
 }

@@ -1,5 +1,8 @@
-/** Reading an ECS rollout: pure functions over DescribeServices and DescribeTasks answers. */
-import type { Deployment, Service, Task } from '@aws-sdk/client-ecs';
+/**
+ * Reading an ECS rollout: pure functions over DescribeServiceDeployments (the truth, for every strategy),
+ * DescribeServices (the rolling view, where the service-deployment API is not there) and DescribeTasks answers.
+ */
+import type { Deployment, Service, ServiceDeployment, Task } from '@aws-sdk/client-ecs';
 import type { RolloutSnapshot, ServiceEventView, StoppedTaskView } from '../shared/types.js';
 
 /** The deployment a deploy follows: the one its update created, on the revision it registered. */
@@ -50,6 +53,81 @@ function rolloutState(
   // Without rolloutState (no circuit breaker data) use the SDK waiter's rule.
   const settled = count === 1 && deployment.runningCount === deployment.desiredCount;
   return deployment.rolloutState === undefined && settled ? 'completed' : 'in_progress';
+}
+
+/**
+ * Where a service deployment stands. ECS reports the lifecycle, the traffic split, hooks, the circuit breaker, the
+ * alarms and its own rollback here, whatever the strategy. `current` is the service's currentServiceDeployment,
+ * when it was read: a stopped deployment that is no longer current was replaced by someone else's.
+ */
+export function interpretServiceDeployment(sd: ServiceDeployment, current?: string): RolloutSnapshot {
+  const target = sd.targetServiceRevision;
+  const hook = (sd.lifecycleHookDetails ?? []).find((h) => h.targetType === 'PAUSE' && h.status === 'AWAITING_ACTION');
+  const snapshot: RolloutSnapshot = {
+    state: serviceDeploymentState(sd, hook !== undefined, current),
+    desired: target?.requestedTaskCount ?? 0,
+    running: target?.runningTaskCount ?? 0,
+    pending: target?.pendingTaskCount ?? 0,
+    failedTasks: sd.deploymentCircuitBreaker?.failureCount ?? 0,
+    events: [],
+    stoppedTasks: [],
+  };
+  if (sd.serviceDeploymentArn) snapshot.serviceDeploymentArn = sd.serviceDeploymentArn;
+  if (sd.status) snapshot.rolloutState = sd.status;
+  if (sd.statusReason) snapshot.rolloutStateReason = sd.statusReason;
+  if (sd.deploymentConfiguration?.strategy) snapshot.strategy = sd.deploymentConfiguration.strategy;
+  if (sd.lifecycleStage) snapshot.lifecycleStage = sd.lifecycleStage;
+  if (target?.requestedProductionTrafficWeight !== undefined || target?.requestedTestTrafficWeight !== undefined) {
+    snapshot.traffic = {
+      production: target.requestedProductionTrafficWeight ?? 0,
+      test: target.requestedTestTrafficWeight ?? 0,
+    };
+  }
+  if (hook?.hookId) {
+    snapshot.pausedHook = { hookId: hook.hookId };
+    if (sd.lifecycleStage) snapshot.pausedHook.stage = sd.lifecycleStage;
+    if (hook.expiresAt) snapshot.pausedHook.expiresAt = hook.expiresAt.toISOString();
+    if (hook.timeoutAction) snapshot.pausedHook.timeoutAction = hook.timeoutAction;
+  }
+  const failed = (sd.lifecycleHookDetails ?? []).find((h) => h.status === 'FAILED' || h.status === 'TIMED_OUT');
+  if (failed?.hookId && failed.status) snapshot.failedHook = { hookId: failed.hookId, status: failed.status };
+  const breaker = sd.deploymentCircuitBreaker;
+  if (breaker?.status && breaker.status !== 'DISABLED') {
+    snapshot.circuitBreaker = {
+      status: breaker.status,
+      failureCount: breaker.failureCount ?? 0,
+      threshold: breaker.threshold ?? 0,
+    };
+  }
+  if (sd.alarms?.status && sd.alarms.status !== 'DISABLED') {
+    snapshot.alarms = { status: sd.alarms.status, triggered: sd.alarms.triggeredAlarmNames ?? [] };
+  }
+  if (sd.rollback?.reason) snapshot.rollbackReason = sd.rollback.reason;
+  if (sd.finishedAt) snapshot.finishedAt = sd.finishedAt.toISOString();
+  return snapshot;
+}
+
+function serviceDeploymentState(
+  sd: ServiceDeployment,
+  paused: boolean,
+  current: string | undefined,
+): RolloutSnapshot['state'] {
+  switch (sd.status) {
+    case 'SUCCESSFUL':
+      return 'completed';
+    case 'ROLLBACK_REQUESTED':
+    case 'ROLLBACK_IN_PROGRESS':
+      return 'rolling_back';
+    case 'ROLLBACK_SUCCESSFUL':
+      return 'rolled_back';
+    case 'ROLLBACK_FAILED':
+      return 'rollback_failed';
+    case 'STOPPED':
+    case 'STOP_REQUESTED':
+      return current !== undefined && current !== sd.serviceDeploymentArn ? 'replaced' : 'failed';
+    default:
+      return paused ? 'paused' : 'in_progress';
+  }
 }
 
 /** The newest service events first, as ECS lists them. */

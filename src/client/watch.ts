@@ -1,6 +1,8 @@
 /** Following a deploy while it runs: one line per change of state, nothing when nothing changed. */
 import type { WorkflowHandle } from '@temporalio/client';
-import type { DeployProgress, DeployResult } from '../shared/types.js';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { milestone, rolloutPhase } from '../shared/rollout.js';
+import type { DeployProgress, DeployResult, RolloutSnapshot } from '../shared/types.js';
 import { progressQuery } from '../workflows/messages.js';
 import type { deploy } from '../workflows/deploy.js';
 
@@ -8,6 +10,7 @@ import type { deploy } from '../workflows/deploy.js';
 export class ProgressPrinter {
   private readonly seen = new Map<string, string>();
   private lastRollout = '';
+  private stepsShown = 0;
   private lastStatus = '';
 
   constructor(private readonly print: (line: string) => void) {}
@@ -29,19 +32,38 @@ export class ProgressPrinter {
       this.print(`${where} awaiting approval${p.imageRef ? ` of ${p.imageRef}` : ''}${diff}`);
     }
     this.lastStatus = p.status;
-    if (p.rollout) {
-      const r = p.rollout;
-      const line = `${where} rollout: ${r.rolloutState ?? r.state} running ${r.running}/${r.desired} pending ${r.pending} failed ${r.failedTasks}`;
-      if (line !== this.lastRollout) {
-        this.lastRollout = line;
-        this.print(line);
-      }
+    // Every milestone the deploy recorded, even those that came and went between two readings, then the latest.
+    const steps = p.rolloutSteps ?? [];
+    for (const r of steps.slice(this.stepsShown)) this.printRollout(where, r);
+    this.stepsShown = Math.max(this.stepsShown, steps.length);
+    if (p.rollout) this.printRollout(where, p.rollout);
+  }
+
+  private printRollout(where: string, r: RolloutSnapshot): void {
+    const phase = rolloutPhase(r);
+    const line = `${where} rollout: ${r.rolloutState ?? r.state}${phase ? ` ${phase}` : ''} running ${r.running}/${r.desired} pending ${r.pending} failed ${r.failedTasks}`;
+    if (line !== this.lastRollout) {
+      this.lastRollout = line;
+      this.print(line);
     }
   }
 }
 
 export function fmtMs(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/**
+ * The newest reading of a rollout being followed: the watching activity's last heartbeat. The workflow's own record
+ * moves only at milestones (stage, traffic, final state), so task counts between them come from here.
+ */
+export async function liveRollout(handle: WorkflowHandle): Promise<RolloutSnapshot | undefined> {
+  const described = await handle.describe();
+  const pending = described.raw.pendingActivities?.find((a) => a.activityType?.name === 'watchRollout');
+  const payload = pending?.heartbeatDetails?.payloads?.[0];
+  if (!payload) return undefined;
+  const value = defaultPayloadConverter.fromPayload<RolloutSnapshot>(payload);
+  return typeof value?.state === 'string' ? value : undefined;
 }
 
 /** Waits for the result, printing progress every interval. Survives a server restart: queries are retried. */
@@ -59,7 +81,11 @@ export async function waitWithProgress(opts: {
     while (!finished) {
       if (printer) {
         try {
-          printer.update(await opts.handle.query(progressQuery));
+          const progress = await opts.handle.query(progressQuery);
+          const live = progress.rollout ? await liveRollout(opts.handle) : undefined;
+          // Counts from the heartbeat only while it speaks of the same milestone as the record, never an older one.
+          const fresh = live && progress.rollout && milestone(live) === milestone(progress.rollout);
+          printer.update(fresh ? { ...progress, rollout: live } : progress);
         } catch {
           // The server or the worker may be restarting; the next reading will catch up.
         }

@@ -22,12 +22,15 @@ import type {
   RegisterResult,
   RestoreRevisionInput,
   RolloutSnapshot,
+  StopRolloutInput,
+  StopRolloutResult,
   TestInput,
   TestResult,
   UpdateServiceInput,
   UpdateServiceResult,
   VerifyImageInput,
   VerifyImageResult,
+  WatchRolloutInput,
 } from './types.js';
 
 export interface DeployActivities {
@@ -48,6 +51,11 @@ export interface DeployActivities {
   /** A rollback's revision: the earlier good one while ACTIVE, else registered again from it. */
   restoreRevision(input: RestoreRevisionInput): Promise<RegisterResult>;
   updateService(input: UpdateServiceInput): Promise<UpdateServiceResult>;
+  /** One reading of the rollout (deploys started before watchRollout existed poll with it). */
   checkRollout(input: CheckRolloutInput): Promise<RolloutSnapshot>;
+  /** Follows the rollout until news or a checkpoint, heartbeating the latest reading. */
+  watchRollout(input: WatchRolloutInput): Promise<RolloutSnapshot>;
+  /** Asks ECS to roll a service deployment back itself (StopServiceDeployment, or ROLLBACK at a paused hook). */
+  stopRollout(input: StopRolloutInput): Promise<StopRolloutResult>;
   deregisterTaskDefinition(input: DeregisterInput): Promise<void>;
 }

@@ -120,8 +120,21 @@ export interface StoppedTaskView {
 
 /** One reading of an ECS rollout, as the stability wait sees it. */
 export interface RolloutSnapshot {
-  /** in_progress: keep waiting; completed: stable on the new revision; failed: ECS gave up; rolled_back: the circuit breaker put the old revision back. */
-  state: 'in_progress' | 'completed' | 'failed' | 'rolled_back';
+  /**
+   * in_progress: keep waiting; paused: a PAUSE lifecycle hook awaits ContinueServiceDeployment; completed: stable on
+   * the new revision; rolling_back: ECS is rolling back by itself; rolled_back: ECS (or its circuit breaker) put the
+   * old revision back; failed: ECS gave up without rolling back; rollback_failed: ECS's own rollback failed;
+   * replaced: another deployment, not this deploy's, took over the service.
+   */
+  state:
+    | 'in_progress'
+    | 'paused'
+    | 'completed'
+    | 'rolling_back'
+    | 'rolled_back'
+    | 'failed'
+    | 'rollback_failed'
+    | 'replaced';
   deploymentId?: string;
   rolloutState?: string;
   rolloutStateReason?: string;
@@ -131,6 +144,22 @@ export interface RolloutSnapshot {
   failedTasks: number;
   events: ServiceEventView[];
   stoppedTasks: StoppedTaskView[];
+  /** The ECS service deployment followed, when the API has one: its status is the truth for every strategy. */
+  serviceDeploymentArn?: string;
+  strategy?: string;
+  lifecycleStage?: string;
+  /** Percent of production and test traffic the new revision is asked to take (blue/green, linear, canary). */
+  traffic?: { production: number; test: number };
+  /** A PAUSE hook waiting for ContinueServiceDeployment; ECS applies its timeoutAction at expiresAt. */
+  pausedHook?: { hookId: string; stage?: string; expiresAt?: string; timeoutAction?: string };
+  circuitBreaker?: { status: string; failureCount: number; threshold: number };
+  alarms?: { status: string; triggered: string[] };
+  /** A lifecycle hook that failed or timed out, which made ECS roll back. */
+  failedHook?: { hookId: string; status: string; stage?: string };
+  /** Why ECS rolled back, when it did. */
+  rollbackReason?: string;
+  /** When ECS says the deployment reached its final status (for detection latency). */
+  finishedAt?: string;
 }
 
 export interface ApprovalView {
@@ -171,6 +200,9 @@ export interface ObservedService {
   desired: number;
   /** One deployment, completed, all tasks running. */
   stable: boolean;
+  /** The service's current service deployment and its status, where ECS has the API. */
+  serviceDeploymentArn?: string;
+  serviceDeploymentStatus?: string;
 }
 
 /** What a deploy did not have to make again. */
@@ -182,6 +214,8 @@ export interface Reused {
   /** The SHA was already live and stable: nothing was changed. */
   alreadyLive?: boolean;
 }
+
+export type RollbackMethod = 'ecs' | 'stop' | 'hook' | 'update';
 
 export interface DeployResult {
   status: FinalStatus;
@@ -200,7 +234,11 @@ export interface DeployResult {
   error?: DeployError;
   /** Who cancelled or what superseded it, and why. */
   endedBy?: { by: string; reason: string; at: string };
-  rollback?: { reason: string; restoredTaskDefinitionArn: string };
+  /**
+   * How the service was put back: ecs (ECS rolled back by itself), stop (StopServiceDeployment ROLLBACK), hook
+   * (ROLLBACK at a paused lifecycle hook) or update (UpdateService to the previous revision).
+   */
+  rollback?: { reason: string; restoredTaskDefinitionArn: string; method?: RollbackMethod };
   approval?: ApprovalView;
   /** The service as ECS reported it just before the deploy ended. */
   observed?: ObservedService;
@@ -211,6 +249,8 @@ export interface DeployResult {
   binarySha256?: string;
   /** The deploy's place in its service's queue. */
   request?: { seq: number; requestedAt: string };
+  /** The ECS service deployment the update created. */
+  serviceDeploymentArn?: string;
 }
 
 /** What the `progress` query returns while a deploy runs, and after it ends. */
@@ -222,6 +262,8 @@ export interface DeployProgress {
   cluster: string;
   stages: StageRecord[];
   rollout?: RolloutSnapshot;
+  /** Each milestone of the rollout so far (state, ECS status, stage, traffic), oldest first; at most the last 100. */
+  rolloutSteps?: RolloutSnapshot[];
   approval: ApprovalView;
   imageRef?: string;
   taskDefinitionArn?: string;
@@ -300,6 +342,10 @@ export interface DescribeTargetResult {
   primaryDeploymentId?: string;
   /** The whole reading: what the service runs now. Absent in histories recorded before it existed. */
   observed?: ObservedService;
+  /** ECS (this tool's kind), CODE_DEPLOY or EXTERNAL. */
+  controller?: string;
+  /** ROLLING, BLUE_GREEN, LINEAR or CANARY. */
+  strategy?: string;
 }
 
 export interface ObserveServiceInput {
@@ -356,6 +402,8 @@ export interface UpdateServiceResult {
   previousTaskDefinitionArn: string;
   /** The PRIMARY deployment the update created (or found, on a retry). */
   deploymentId?: string;
+  /** The service deployment the update created, where ECS has the API. */
+  serviceDeploymentArn?: string;
   /** false when the service already ran the revision (a retry). */
   changed: boolean;
 }
@@ -366,6 +414,28 @@ export interface CheckRolloutInput {
   service: string;
   taskDefinitionArn: string;
   deploymentId?: string;
+  serviceDeploymentArn?: string;
+}
+
+/** Follows a rollout until it ends, pauses, changes stage, or `returnBy`: one activity, many reads. */
+export interface WatchRolloutInput extends CheckRolloutInput {
+  /** ISO time to return by even when nothing changed, so the deploy's record stays fresh. */
+  returnBy: string;
+  /** The milestone of the last snapshot the workflow saw (see shared/rollout.ts): return when it changes. */
+  seen?: string;
+  pollIntervalMs: number;
+}
+
+/** Asks ECS to roll back a service deployment: StopServiceDeployment, or ContinueServiceDeployment at a paused hook. */
+export interface StopRolloutInput {
+  region: string;
+  serviceDeploymentArn: string;
+  hookId?: string;
+}
+export interface StopRolloutResult {
+  /** false when ECS no longer takes it (the deployment already ended): roll back with an update instead. */
+  accepted: boolean;
+  detail: string;
 }
 
 /** Puts an earlier good revision back into use: itself when still ACTIVE, else a re-registration of it. */

@@ -54,6 +54,7 @@ export const aws = proxyActivities<
     | 'updateService'
     | 'checkRollout'
     | 'deregisterTaskDefinition'
+    | 'stopRollout'
   >
 >({
   startToCloseTimeout: '30 seconds',
@@ -66,9 +67,29 @@ export const aws = proxyActivities<
   },
 });
 
+/**
+ * Following a rollout: each call lasts until news or a checkpoint (at most a few minutes), heartbeating every read, so
+ * a dead worker is noticed in 10 s and another worker reads on. Read errors that pass are absorbed inside the call.
+ */
+export const watch = proxyActivities<Pick<DeployActivities, 'watchRollout'>>({
+  startToCloseTimeout: '15 minutes',
+  // The SDK sends heartbeats at most every 0.8 of this: task counts a person watches are at most 8 s old.
+  heartbeatTimeout: '10 seconds',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 20,
+    nonRetryableErrorTypes,
+  },
+});
+
 /** Compensation must not give up early: it keeps trying for much longer than a forward step. */
 export const awsCompensation = proxyActivities<
-  Pick<DeployActivities, 'updateService' | 'checkRollout' | 'deregisterTaskDefinition' | 'observeService'>
+  Pick<
+    DeployActivities,
+    'updateService' | 'checkRollout' | 'deregisterTaskDefinition' | 'observeService' | 'stopRollout'
+  >
 >({
   startToCloseTimeout: '30 seconds',
   retry: {
@@ -76,6 +97,19 @@ export const awsCompensation = proxyActivities<
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
     maximumAttempts: 30,
+    nonRetryableErrorTypes,
+  },
+});
+
+/** Following a rollback: like the forward watch, but it does not give up early either. */
+export const watchCompensation = proxyActivities<Pick<DeployActivities, 'watchRollout'>>({
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 60,
     nonRetryableErrorTypes,
   },
 });

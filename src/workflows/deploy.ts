@@ -4,16 +4,24 @@
  * wrong after the service was touched is compensated by putting the previous revision back (settle.ts); approval,
  * the lease and superseding are the gates before the update (gates.ts).
  */
-import { CancellationScope, allHandlersFinished, condition, isCancellation, workflowInfo } from '@temporalio/workflow';
-import { errorMessage } from '../shared/errors.js';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  isCancellation,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { ErrorType, errorMessage } from '../shared/errors.js';
 import { pinnedImageRef } from '../shared/names.js';
 import { validateDeployInput } from '../shared/validate.js';
 import type { DeployError, DeployInput, DeployResult, DescribeTargetResult, RegisterResult } from '../shared/types.js';
-import { aws } from './activities.js';
+import { aws, watch } from './activities.js';
 import { obtainImage, type Image } from './artifact.js';
 import { Controls } from './controls.js';
-import { awaitApproval, awaitLease, awaitPredecessors, claimService, notifySuccessors } from './gates.js';
-import { DEFAULTS, type Progress, rejectInput, revision, settle, toDeployError } from './settle.js';
+import { awaitApproval, awaitLease, awaitPredecessors, claimService, notifyQueue, notifySuccessors } from './gates.js';
+import { DEFAULTS, revision } from './common.js';
+import { type Progress, rejectInput, settle, toDeployError } from './settle.js';
 import { DeployState } from './state.js';
 import { waitStable } from './wait-stable.js';
 
@@ -74,6 +82,7 @@ export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
       );
       if (updated.changed) state.previousTaskDefinitionArn = updated.previousTaskDefinitionArn;
       if (updated.deploymentId) done.deploymentId = updated.deploymentId;
+      if (updated.serviceDeploymentArn) state.serviceDeploymentArn = updated.serviceDeploymentArn;
 
       await state.run('wait_stable', () =>
         waitStable({
@@ -83,11 +92,17 @@ export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
             service: target.service,
             taskDefinitionArn: registered.taskDefinitionArn,
             ...(updated.deploymentId ? { deploymentId: updated.deploymentId } : {}),
+            ...(updated.serviceDeploymentArn ? { serviceDeploymentArn: updated.serviceDeploymentArn } : {}),
           },
           check: (i) =>
             aws.checkRollout.executeWithOptions({ summary: `read the rollout of ${revision(i.taskDefinitionArn)}` }, [
               i,
             ]),
+          watch: (i) =>
+            watch.watchRollout.executeWithOptions(
+              { summary: `follow the rollout of ${revision(i.taskDefinitionArn)}` },
+              [i],
+            ),
           onSnapshot: (s) => state.setRollout(s),
           timeoutMs: options.stableTimeoutMs,
           pollIntervalMs: options.pollIntervalMs,
@@ -112,6 +127,7 @@ export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
     const result = await settle(state, controls, done, failure);
     await condition(allHandlersFinished);
     await notifySuccessors(controls);
+    await notifyQueue(state, result);
     return result;
   });
 }
@@ -129,6 +145,14 @@ async function readTarget(input: DeployInput, state: DeployState): Promise<Descr
         { region: target.region, repository: target.repository },
       ]),
     ]);
+    if (described.controller && described.controller !== 'ECS') {
+      throw ApplicationFailure.nonRetryable(
+        `service ${where} uses the ${described.controller} deployment controller; deployctl deploys services under ` +
+          `the ECS controller, with its ROLLING, BLUE_GREEN, LINEAR or CANARY strategy. Move the service to the ECS ` +
+          `controller (its native blue/green replaces CodeDeploy's) or deploy it with ${described.controller === 'CODE_DEPLOY' ? 'CodeDeploy' : 'its own tooling'}`,
+        ErrorType.invalidInput,
+      );
+    }
     return described;
   });
 }

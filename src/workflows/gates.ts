@@ -5,12 +5,13 @@ import {
   condition,
   getExternalWorkflowHandle,
   log,
+  patched,
   workflowInfo,
 } from '@temporalio/workflow';
 import { ErrorType, errorMessage } from '../shared/errors.js';
-import type { DeployInput } from '../shared/types.js';
+import type { DeployInput, DeployResult } from '../shared/types.js';
 import type { Controls } from './controls.js';
-import { predecessorDoneSignal, supersedeSignal } from './messages.js';
+import { deployEndedSignal, predecessorDoneSignal, supersedeSignal } from './messages.js';
 import type { DeployState } from './state.js';
 
 /** Who ends a deploy whose approval never came. */
@@ -74,6 +75,21 @@ export async function awaitLease(state: DeployState, controls: Controls, timeout
       `older deploys still hold the service after ${formatDuration(timeoutMs)} (see the queue ${queue.workflowId}); cancel them or deploy again`,
       ErrorType.invalidInput,
     );
+  }
+}
+
+/** Patch id: queued deploys tell their queue how they ended (histories before it do not). */
+export const TELL_QUEUE_PATCH = 'tell-queue';
+
+/** Tells the service's queue how this deploy ended, so the next request is decided knowing it. Best effort. */
+export async function notifyQueue(state: DeployState, result: DeployResult): Promise<void> {
+  const queue = state.input.queue?.workflowId;
+  if (!queue || !patched(TELL_QUEUE_PATCH)) return;
+  try {
+    await getExternalWorkflowHandle(queue).signal(deployEndedSignal, result);
+  } catch (err) {
+    // The queue follows its children's results too; this only makes it know sooner.
+    log.warn(`could not tell the queue ${queue} how ${workflowInfo().workflowId} ended: ${errorMessage(err)}`);
   }
 }
 

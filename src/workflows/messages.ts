@@ -1,6 +1,6 @@
 /** Signals, queries and updates of the deploy and queue workflows. Defined once here; clients import them. */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ApprovalView, DeployOptions, DeployProgress, DeployTarget } from '../shared/types.js';
+import type { ApprovalView, DeployOptions, DeployProgress, DeployResult, DeployTarget } from '../shared/types.js';
 
 export interface ApproveRequest {
   by: string;
@@ -77,4 +77,9 @@ export interface QueueView {
 }
 
 export const requestUpdate = defineUpdate<QueueAnswer, [QueueRequest]>('request');
+/**
+ * Sent by a deploy to its queue as its last act, before its result is visible: a request that follows the result
+ * at once then finds the queue already knowing how the deploy ended.
+ */
+export const deployEndedSignal = defineSignal<[DeployResult]>('deployEnded');
 export const queueQuery = defineQuery<QueueView>('queue');

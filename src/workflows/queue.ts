@@ -31,6 +31,7 @@ import { validateDeployInput, validateSha, validateTarget } from '../shared/vali
 import { deploy } from './deploy.js';
 import { Ledger, entryOf } from './ledger.js';
 import {
+  deployEndedSignal,
   leaseSignal,
   queueQuery,
   requestUpdate,
@@ -99,7 +100,8 @@ export async function serviceQueue(input: QueueInput): Promise<void> {
   };
 
   const ended = async (r: Running, result: DeployResult | undefined, failure: string | undefined): Promise<void> => {
-    running.delete(r.workflowId);
+    // Told twice (the deploy's signal, then its result): the first one counts.
+    if (!running.delete(r.workflowId)) return;
     if (leaseHolder === r.workflowId) leaseHolder = undefined;
     ledger.record(entryOf(r, result, failure, new Date().toISOString()));
     if (r.kind === 'rollback' && r.rollbackToSeq !== undefined && result?.status === 'succeeded') {
@@ -200,6 +202,11 @@ export async function serviceQueue(input: QueueInput): Promise<void> {
       },
     },
   );
+
+  setHandler(deployEndedSignal, (result) => {
+    const r = typeof result?.workflowId === 'string' ? running.get(result.workflowId) : undefined;
+    if (r && typeof result.status === 'string') void ended(r, result, undefined);
+  });
 
   setHandler(
     queueQuery,

@@ -12,16 +12,10 @@ import type {
   StageName,
 } from '../shared/types.js';
 import { awsCompensation, image, source } from './activities.js';
+import { causeMessage, revision } from './common.js';
+import { restoreService } from './compensate.js';
 import type { Controls } from './controls.js';
 import type { DeployState } from './state.js';
-import { waitStable } from './wait-stable.js';
-
-export const DEFAULTS = {
-  approvalTimeoutMs: 60 * 60 * 1000,
-  stableTimeoutMs: 15 * 60 * 1000,
-  pollIntervalMs: 1000,
-  predecessorTimeoutMs: 30 * 60 * 1000,
-};
 
 /** What the deploy has done so far that compensation may have to undo. */
 export interface Progress {
@@ -55,13 +49,29 @@ export async function settle(
   if (!succeeded) rejectPendingApproval(state, controls, failure);
 
   let rollback: DeployResult['rollback'];
-  if (!succeeded && done.serviceTouched && previous) {
+  if (!succeeded && state.rollout?.state === 'replaced') {
+    // Someone else's deployment took the service over mid-rollout: putting ours back would undo theirs.
+    controls.ended = {
+      kind: 'superseded',
+      by: 'ECS',
+      reason: failure?.message ?? 'another deployment took over',
+      at: new Date().toISOString(),
+    };
+    status = 'superseded';
+  } else if (!succeeded && done.serviceTouched && previous) {
     const reason = failure
       ? `${failure.stage}: ${failure.message}`
       : `${controls.ended?.kind} by ${controls.ended?.by}: ${controls.ended?.reason}`;
-    await state.run('rollback', () => rollbackService(state, previous, done.registeredArn));
+    const how = await state.run('rollback', () => restoreService(state, previous, done.registeredArn));
     if (failure) status = 'rolled_back';
-    rollback = { reason, restoredTaskDefinitionArn: previous };
+    rollback = {
+      reason:
+        how.method === 'ecs' && state.rollout?.rollbackReason
+          ? `ECS rolled back: ${state.rollout.rollbackReason}`
+          : reason,
+      restoredTaskDefinitionArn: previous,
+      method: how.method,
+    };
   } else if (!succeeded && done.registeredNew && done.registeredArn) {
     // Registered but never used: leave no stray revision behind.
     await awsCompensation.deregisterTaskDefinition.executeWithOptions(
@@ -164,43 +174,6 @@ function rejectPendingApproval(state: DeployState, controls: Controls, failure: 
   approval.comment = controls.ended?.reason ?? `deploy failed at ${failure?.stage}: ${failure?.message}`;
 }
 
-/** Puts the service back on the revision it ran before, waits for it, and retires the new revision. */
-async function rollbackService(state: DeployState, previous: string, newArn: string | undefined): Promise<void> {
-  const { target, options } = state.input;
-  const where = { region: target.region, cluster: target.cluster, service: target.service };
-  try {
-    const restored = await awsCompensation.updateService.executeWithOptions(
-      { summary: `roll ${target.service} back to ${revision(previous)}` },
-      [{ ...where, taskDefinitionArn: previous }],
-    );
-    await waitStable({
-      rollout: {
-        ...where,
-        taskDefinitionArn: previous,
-        ...(restored.deploymentId ? { deploymentId: restored.deploymentId } : {}),
-      },
-      check: (i) =>
-        awsCompensation.checkRollout.executeWithOptions({ summary: `read the rollback to ${revision(previous)}` }, [i]),
-      onSnapshot: (s) => state.setRollout(s),
-      timeoutMs: options?.stableTimeoutMs ?? DEFAULTS.stableTimeoutMs,
-      pollIntervalMs: options?.pollIntervalMs ?? DEFAULTS.pollIntervalMs,
-    });
-    if (newArn && newArn !== previous) {
-      await awsCompensation.deregisterTaskDefinition.executeWithOptions(
-        { summary: `deregister rolled-back revision ${revision(newArn)}` },
-        [{ region: target.region, taskDefinitionArn: newArn }],
-      );
-    }
-  } catch (err) {
-    // Never swallowed: the service may be on neither revision, and a person has to look now.
-    throw ApplicationFailure.nonRetryable(
-      `ROLLBACK FAILED for ${target.cluster}/${target.service}: could not restore ${previous}: ${causeMessage(err)}. ` +
-        `Check the service in the ECS console and restore it by hand (aws ecs update-service --task-definition ${previous}).`,
-      ErrorType.rollbackFailed,
-    );
-  }
-}
-
 function finalResult(
   state: DeployState,
   controls: Controls,
@@ -226,6 +199,7 @@ function finalResult(
   if (state.notes.length > 0) result.note = state.notes.join('; ');
   if (state.binarySha256) result.binarySha256 = state.binarySha256;
   if (state.input.queue) result.request = { seq: state.input.queue.seq, requestedAt: state.input.queue.requestedAt };
+  if (state.serviceDeploymentArn) result.serviceDeploymentArn = state.serviceDeploymentArn;
   if (failure) result.error = failure;
   if (controls.ended) {
     const { by, reason, at } = controls.ended;
@@ -256,14 +230,4 @@ export function toDeployError(stage: StageName, err: unknown): DeployError {
   const out: DeployError = { stage, message: causeMessage(err) };
   if (cause instanceof ApplicationFailure && cause.type) out.type = cause.type;
   return out;
-}
-
-function causeMessage(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
-  return errorMessage(err);
-}
-
-/** "web:2" from a task-definition ARN: what people call a revision. */
-export function revision(arn: string): string {
-  return arn.split('/').pop() ?? arn;
 }

@@ -3,6 +3,10 @@ import { knownArtifacts } from '../shared/artifacts.js';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import { SEARCH_ATTRIBUTES } from '../shared/names.js';
+import { milestone, rolloutPhase } from '../shared/rollout.js';
+
+/** Milestones kept for people following a deploy; a rollback of a long linear rollout has a few dozen. */
+const MAX_ROLLOUT_STEPS = 100;
 import type {
   ApprovalView,
   DeployInput,
@@ -42,6 +46,7 @@ export class DeployState {
   failedStage: StageName | undefined;
   readonly stages: StageRecord[] = [];
   rollout: RolloutSnapshot | undefined;
+  readonly rolloutSteps: RolloutSnapshot[] = [];
   approval: ApprovalView;
   imageRef: string | undefined;
   imageDigest: string | undefined;
@@ -49,6 +54,8 @@ export class DeployState {
   previousTaskDefinitionArn: string | undefined;
   /** The hash of the binary in the image, once it was tested (or reused from a tested deploy). */
   binarySha256: string | undefined;
+  /** The ECS service deployment the update created. */
+  serviceDeploymentArn: string | undefined;
   /** The latest reading of what the service runs. */
   observed: ObservedService | undefined;
   readonly reused: Reused = {};
@@ -108,6 +115,11 @@ export class DeployState {
 
   setRollout(snapshot: RolloutSnapshot): void {
     this.rollout = snapshot;
+    const last = this.rolloutSteps[this.rolloutSteps.length - 1];
+    if (!last || milestone(last) !== milestone(snapshot)) {
+      this.rolloutSteps.push(snapshot);
+      this.rolloutSteps.splice(0, Math.max(0, this.rolloutSteps.length - MAX_ROLLOUT_STEPS));
+    }
     this.publish();
   }
 
@@ -124,6 +136,7 @@ export class DeployState {
     };
     if (this.stage) view.stage = this.stage;
     if (this.rollout) view.rollout = this.rollout;
+    if (this.rolloutSteps.length > 0) view.rolloutSteps = this.rolloutSteps;
     if (this.result) view.result = this.result;
     return view;
   }
@@ -155,6 +168,14 @@ export class DeployState {
       facts.push(
         `rollout: ${r.rolloutState ?? r.state}, ${r.running} of ${r.desired} running, ${r.pending} pending, ${r.failedTasks} failed`,
       );
+      const phase = rolloutPhase(r);
+      if (phase) facts.push(`stage: ${phase}`);
+      if (r.serviceDeploymentArn) facts.push(`service deployment: \`${r.serviceDeploymentArn}\``);
+      if (r.pausedHook) {
+        facts.push(
+          `paused at ${r.pausedHook.stage ?? 'a lifecycle hook'}: ECS applies ${r.pausedHook.timeoutAction ?? 'its timeout action'} at ${r.pausedHook.expiresAt ?? "the hook's timeout"} unless answered`,
+        );
+      }
     }
     if (this.approval.required) {
       const a = this.approval;

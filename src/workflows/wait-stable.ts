@@ -1,21 +1,80 @@
-/** The stability wait: short reads of ECS between durable timers, so a waiting deploy holds no worker slot. */
-import { ApplicationFailure, CancellationScope, sleep } from '@temporalio/workflow';
+/**
+ * The stability wait. Deploys follow the rollout with `watchRollout`: one activity per stretch, which reads ECS
+ * through the worker's shared reader and returns only at news the record must show, so a long rollout adds a few
+ * events, not a few per second. Runs started before that poll with `checkRollout` between durable timers.
+ */
+import { ApplicationFailure, CancellationScope, patched, sleep } from '@temporalio/workflow';
 import { ErrorType } from '../shared/errors.js';
-import type { CheckRolloutInput, RolloutSnapshot } from '../shared/types.js';
+import { milestone } from '../shared/rollout.js';
+import type { CheckRolloutInput, RolloutSnapshot, WatchRolloutInput } from '../shared/types.js';
 
 export interface WaitStableOptions {
   rollout: CheckRolloutInput;
   check: (input: CheckRolloutInput) => Promise<RolloutSnapshot>;
+  watch: (input: WatchRolloutInput) => Promise<RolloutSnapshot>;
   onSnapshot: (snapshot: RolloutSnapshot) => void;
+  /** Called when a PAUSE hook awaits an answer; the wait goes on when it returns. */
+  onPaused?: (snapshot: RolloutSnapshot) => Promise<void>;
   timeoutMs: number;
   pollIntervalMs: number;
+  /** What ends the wait well: the new revision stable, or ECS's own rollback done. Default completed. */
+  until?: 'completed' | 'rolled_back';
 }
+
+/** Patch id: deploys that follow the rollout with watchRollout (histories before it poll with checkRollout). */
+export const WATCH_PATCH = 'watch-rollout';
 
 /** After this long, reads slow down: a rollout that takes minutes does not need one read a second. */
 const FAST_POLL_WINDOW_MS = 60_000;
 const SLOW_POLL_MAX_MS = 10_000;
+/** The longest stretch of one watch: short enough that the UI's record stays fresh, long enough to stay small. */
+const MIN_CHECKPOINT_MS = 60_000;
+/** Checkpoints per wait at most, whatever its timeout: the history of the longest wait stays bounded. */
+const MAX_CHECKPOINTS = 40;
 
 export async function waitStable(opts: WaitStableOptions): Promise<RolloutSnapshot> {
+  if (patched(WATCH_PATCH)) return await watchUntilSettled(opts);
+  return await pollUntilSettled(opts);
+}
+
+async function watchUntilSettled(opts: WaitStableOptions): Promise<RolloutSnapshot> {
+  const until = opts.until ?? 'completed';
+  const started = Date.now();
+  const deadline = started + opts.timeoutMs;
+  const stretch = Math.max(MIN_CHECKPOINT_MS, Math.ceil(opts.timeoutMs / MAX_CHECKPOINTS));
+  let seen: string | undefined;
+  for (;;) {
+    const returnBy = new Date(Math.min(deadline, Date.now() + stretch)).toISOString();
+    const snapshot = await opts.watch({
+      ...opts.rollout,
+      returnBy,
+      pollIntervalMs: opts.pollIntervalMs,
+      ...(seen ? { seen } : {}),
+    });
+    opts.onSnapshot(snapshot);
+    seen = milestone(snapshot);
+    if (snapshot.state === until) return snapshot;
+    if (isBad(snapshot, until)) {
+      throw ApplicationFailure.nonRetryable(describeRolloutFailure(opts.rollout, snapshot), ErrorType.rolloutFailed);
+    }
+    if (snapshot.state === 'paused' && opts.onPaused) await opts.onPaused(snapshot);
+    if (Date.now() >= deadline) {
+      throw ApplicationFailure.nonRetryable(
+        `rollout of ${opts.rollout.service} did not ${until === 'completed' ? 'become stable' : 'roll back'} within ${Math.round(opts.timeoutMs / 1000)} s: ${counts(snapshot)}${latestEvent(snapshot)}`,
+        ErrorType.rolloutTimeout,
+      );
+    }
+  }
+}
+
+/** A final state other than the one the wait is for. */
+function isBad(s: RolloutSnapshot, until: WaitStableOptions['until']): boolean {
+  const bad: RolloutSnapshot['state'][] = ['failed', 'rollback_failed', 'replaced'];
+  bad.push(until === 'completed' ? 'rolled_back' : 'completed');
+  return bad.includes(s.state);
+}
+
+async function pollUntilSettled(opts: WaitStableOptions): Promise<RolloutSnapshot> {
   const started = Date.now();
   let interval = opts.pollIntervalMs;
   for (;;) {
@@ -48,11 +107,33 @@ function latestEvent(s: RolloutSnapshot): string {
   return event ? `; latest event: ${event.message}` : '';
 }
 
-/** Everything the person on call needs in one message: why ECS gave up, what the tasks said. */
+const WHAT_HAPPENED: Record<string, string> = {
+  rolled_back: 'was rolled back by ECS',
+  rollback_failed: "failed, and ECS's own rollback failed too",
+  replaced: "was replaced by another deployment of the service, not this deploy's",
+  failed: 'failed',
+  completed: 'completed while a rollback was awaited',
+};
+
+/** Everything the person on call needs in one message: why ECS gave up, what the monitors and tasks said. */
 export function describeRolloutFailure(rollout: CheckRolloutInput, s: RolloutSnapshot): string {
-  const what = s.state === 'rolled_back' ? 'was rolled back by the ECS deployment circuit breaker' : 'failed';
+  const what =
+    s.state === 'rolled_back' && !s.serviceDeploymentArn
+      ? 'was rolled back by the ECS deployment circuit breaker'
+      : (WHAT_HAPPENED[s.state] ?? s.state);
   const parts = [`rollout of ${rollout.service} ${what}`];
-  if (s.rolloutStateReason) parts.push(`reason: ${s.rolloutStateReason}`);
+  const reason = s.rollbackReason ?? s.rolloutStateReason;
+  if (reason) parts.push(`reason: ${reason}`);
+  if (s.circuitBreaker?.status === 'TRIGGERED') {
+    parts.push(
+      `circuit breaker tripped after ${s.circuitBreaker.failureCount} failed tasks (threshold ${s.circuitBreaker.threshold})`,
+    );
+  }
+  if (s.alarms?.status === 'TRIGGERED') parts.push(`alarms in ALARM: ${s.alarms.triggered.join(', ') || 'unnamed'}`);
+  if (s.failedHook)
+    parts.push(
+      `lifecycle hook ${s.failedHook.hookId} ${s.failedHook.status === 'TIMED_OUT' ? 'timed out' : 'failed'}${s.failedHook.stage ? ` at ${s.failedHook.stage}` : ''}`,
+    );
   parts.push(counts(s));
   for (const task of s.stoppedTasks.slice(0, 3)) {
     const containers = task.containers

@@ -272,9 +272,11 @@ describe('updateService and checkRollout', () => {
   test('a retried update on the revision already set changes nothing', async () => {
     const { registered, update } = await deploy('hang');
     const retry = await run(act.updateService, { ...target, taskDefinitionArn: registered.taskDefinitionArn });
+    expect(update.serviceDeploymentArn).toMatch(/:service-deployment\/apps\/web\//);
     expect(retry).toEqual({
       previousTaskDefinitionArn: seed.taskDefinitionArn,
       deploymentId: update.deploymentId,
+      serviceDeploymentArn: update.serviceDeploymentArn,
       changed: false,
     });
   });

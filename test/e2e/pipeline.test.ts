@@ -53,7 +53,11 @@ describe('deployctl on the local stack', () => {
       expect.arrayContaining(['checkout', 'build', 'test', 'package', 'register', 'update', 'wait_stable']),
     );
     expect(result.stages.every((s) => s.status === 'succeeded' || s.status === 'skipped')).toBe(true);
-    expect(stderr).toContain('local/hello rollout: IN_PROGRESS');
+    // The rollout as ECS reports it (its service deployment's status), then what ECS runs once it ended.
+    expect(stderr).toMatch(/local\/hello rollout: (PENDING|IN_PROGRESS) .*running \d\/2/);
+    expect(stderr).toMatch(
+      /local\/hello ECS at [\dT:.Z-]+: PRIMARY ecs-svc\/\d+ on \S+:task-definition\/hello:2 .* 2\/2 running, stable/,
+    );
     expect(stderr).toMatch(/ui: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/deploy\.local\.hello\./);
 
     const svc = await service();

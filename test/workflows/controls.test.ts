@@ -186,8 +186,18 @@ describe('cancel', () => {
         'rollback:succeeded',
       ]);
       expect(updatedTo(acts)).toEqual([NEW, PREVIOUS]);
-      const lastCheck = acts.calls.filter((c) => c.name === 'checkRollout').pop();
-      expect(lastCheck?.input).toMatchObject({ taskDefinitionArn: PREVIOUS });
+      // The rollback waited for the previous revision to be stable: a read of it came after the update back.
+      const back = acts.calls.findIndex(
+        (c) => c.name === 'updateService' && (c.input as { taskDefinitionArn: string }).taskDefinitionArn === PREVIOUS,
+      );
+      expect(
+        acts.calls
+          .slice(back)
+          .some(
+            (c) =>
+              c.name === 'checkRollout' && (c.input as { taskDefinitionArn: string }).taskDefinitionArn === PREVIOUS,
+          ),
+      ).toBe(true);
       expect(acts.calls.filter((c) => c.name === 'deregisterTaskDefinition').map((c) => c.input)).toEqual([
         { region: 'us-east-1', taskDefinitionArn: NEW },
       ]);
@@ -249,7 +259,8 @@ describe('supersede', () => {
       'updateService:web:2',
       'updateService:web:1',
     ]);
-    expect(order[newerUpdate - 1]).toBe('checkRollout:web:1');
+    const rollbackUpdate = order.indexOf('updateService:web:1');
+    expect(order.slice(rollbackUpdate, newerUpdate)).toContain('checkRollout:web:1');
   });
 });
 
@@ -277,7 +288,7 @@ describe('what the Temporal UI shows', () => {
         'packageImage: build and push image web:aaaaaaa',
         'registerTaskDefinition: register a task definition for aaaaaaa',
         'updateService: update prod/web to web:2',
-        'checkRollout: read the rollout of web:2',
+        'watchRollout: follow the rollout of web:2',
       ]),
     );
     expect(summaries.filter((s) => s.endsWith('(none)'))).toEqual([]);

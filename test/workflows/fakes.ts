@@ -1,6 +1,8 @@
 /** Scripted activities for workflow tests: a happy pipeline by default, with any step replaceable. */
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DeployActivities } from '../../src/shared/activities.js';
+import { isFinal, milestone } from '../../src/shared/rollout.js';
 import type { DeployInput, ObservedService, RolloutSnapshot } from '../../src/shared/types.js';
 
 export const SHA = 'a'.repeat(40);
@@ -18,13 +20,22 @@ export function input(overrides: Partial<DeployInput> = {}): DeployInput {
   };
 }
 
+const ROLLOUT_STATE: Record<RolloutSnapshot['state'], string> = {
+  in_progress: 'IN_PROGRESS',
+  paused: 'IN_PROGRESS',
+  completed: 'COMPLETED',
+  rolling_back: 'IN_PROGRESS',
+  rolled_back: 'COMPLETED',
+  failed: 'FAILED',
+  rollback_failed: 'FAILED',
+  replaced: 'COMPLETED',
+};
+
 export function snapshot(state: RolloutSnapshot['state'], running = 2): RolloutSnapshot {
   return {
     state,
     deploymentId: 'ecs-svc/2',
-    rolloutState: { in_progress: 'IN_PROGRESS', completed: 'COMPLETED', failed: 'FAILED', rolled_back: 'COMPLETED' }[
-      state
-    ],
+    rolloutState: ROLLOUT_STATE[state],
     desired: 2,
     running,
     pending: 2 - running,
@@ -119,12 +130,28 @@ export function fakeActivities(overrides: Partial<DeployActivities> = {}): Deplo
     },
     checkRollout: async () => snapshot('completed'),
     restoreRevision: async ({ taskDefinitionArn }) => ({ taskDefinitionArn, created: false, reused: true, diff: [] }),
+    watchRollout: async () => snapshot('completed'),
+    stopRollout: async () => ({ accepted: false, detail: 'the fake ECS has no service deployments' }),
     deregisterTaskDefinition: async () => undefined,
   };
   const merged = { ...base, ...overrides } as unknown as Record<string, (i: unknown) => Promise<unknown>>;
   const wrapped = Object.fromEntries(
     Object.entries(merged).map(([name, fn]) => [name, rec(name, fn)]),
   ) as unknown as DeployActivities;
+  // Like the real one, the fake watch reads (through checkRollout, so tests script rollouts in one place) until news;
+  // it gives up after a few reads, because a time-skipping server's clock is not the activity's.
+  if (!overrides.watchRollout) {
+    wrapped.watchRollout = async (i) => {
+      const ctx = Context.current();
+      for (let n = 0; ; n += 1) {
+        ctx.heartbeat();
+        if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+        const s = await wrapped.checkRollout(i);
+        if (isFinal(s) || milestone(s) !== i.seen || n >= 2) return s;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+  }
   return Object.assign(wrapped, {
     calls,
     count: (name: string) => calls.filter((c) => c.name === name).length,

@@ -1,0 +1,178 @@
+/**
+ * One reader of ECS for the whole worker, shared by every deploy it follows. Reads asked for at about the same time
+ * are batched (DescribeServiceDeployments takes up to 20 ARNs, DescribeServices up to 10 services of one cluster),
+ * and every call waits for a token from a bucket per region, so a thousand deploys waiting at once stay within the
+ * account's read budget instead of each polling on its own.
+ */
+import {
+  DescribeServiceDeploymentsCommand,
+  DescribeServicesCommand,
+  type ECSClient,
+  type Service,
+  type ServiceDeployment,
+} from '@aws-sdk/client-ecs';
+import { errorMessage } from '../shared/errors.js';
+
+export const SERVICE_DEPLOYMENTS_PER_CALL = 20;
+export const SERVICES_PER_CALL = 10;
+/** How long a read waits for others to share its call. */
+const GATHER_MS = 25;
+
+/** A token bucket: `ratePerSecond` tokens a second, at most `burst` saved up. */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+  private queue: (() => void)[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly ratePerSecond: number,
+    readonly burst: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.tokens = burst;
+    this.last = now();
+  }
+
+  /** Resolves when a token is taken; callers are served in order. */
+  take(): Promise<void> {
+    return new Promise((resolve) => {
+      this.queue.push(resolve);
+      this.drain();
+    });
+  }
+
+  private drain(): void {
+    const now = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.ratePerSecond);
+    this.last = now;
+    while (this.queue.length > 0 && this.tokens >= 1) {
+      this.tokens -= 1;
+      this.queue.shift()?.();
+    }
+    if (this.queue.length > 0 && this.timer === undefined) {
+      const wait = Math.ceil(((1 - this.tokens) / this.ratePerSecond) * 1000);
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.drain();
+      }, wait);
+      this.timer.unref();
+    }
+  }
+}
+
+interface Pending<V> {
+  key: string;
+  resolve: (value: V | undefined) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Gathers reads for a few milliseconds into batches of at most `size` keys that share a group (a region, or a
+ * region and cluster), and answers each caller from its batch's call. Keys nobody else asked for go alone.
+ */
+class Batcher<V> {
+  private readonly groups = new Map<string, { pending: Pending<V>[]; timer: NodeJS.Timeout | undefined }>();
+
+  constructor(
+    private readonly size: number,
+    private readonly call: (group: string, keys: string[]) => Promise<Map<string, V>>,
+  ) {}
+
+  read(group: string, key: string): Promise<V | undefined> {
+    return new Promise((resolve, reject) => {
+      let g = this.groups.get(group);
+      if (!g) {
+        g = { pending: [], timer: undefined };
+        this.groups.set(group, g);
+      }
+      g.pending.push({ key, resolve, reject });
+      if (g.pending.length >= this.size) this.flush(group);
+      else g.timer ??= setTimeout(() => this.flush(group), GATHER_MS);
+    });
+  }
+
+  private flush(group: string): void {
+    const g = this.groups.get(group);
+    if (!g) return;
+    if (g.timer) clearTimeout(g.timer);
+    g.timer = undefined;
+    while (g.pending.length > 0) {
+      const batch = g.pending.splice(0, this.size);
+      const keys = [...new Set(batch.map((p) => p.key))];
+      this.call(group, keys).then(
+        (found) => batch.forEach((p) => p.resolve(found.get(p.key))),
+        (err: unknown) => batch.forEach((p) => p.reject(err)),
+      );
+    }
+    this.groups.delete(group);
+  }
+}
+
+export interface EcsReaderOptions {
+  client: (region: string) => ECSClient;
+  /** Reads a second per region shared by every deploy on this worker. */
+  readsPerSecond: number;
+  /** Counts calls, for the benchmarks and the worker's metrics. */
+  onCall?: (operation: string, region: string) => void;
+}
+
+export interface EcsReader {
+  serviceDeployment(region: string, arn: string): Promise<ServiceDeployment | undefined>;
+  service(region: string, cluster: string, service: string): Promise<Service | undefined>;
+  /** Waits for a token of the region's budget before a read that is not batched. */
+  budget(region: string): Promise<void>;
+}
+
+export function ecsReader(opts: EcsReaderOptions): EcsReader {
+  const buckets = new Map<string, TokenBucket>();
+  const budget = async (region: string): Promise<void> => {
+    let bucket = buckets.get(region);
+    if (!bucket) {
+      // A small burst: the budget is shared with whatever else the account's identities read.
+      bucket = new TokenBucket(opts.readsPerSecond, Math.max(1, Math.ceil(opts.readsPerSecond)));
+      buckets.set(region, bucket);
+    }
+    await bucket.take();
+  };
+
+  const deployments = new Batcher<ServiceDeployment>(SERVICE_DEPLOYMENTS_PER_CALL, async (region, arns) => {
+    await budget(region);
+    opts.onCall?.('DescribeServiceDeployments', region);
+    const out = await opts
+      .client(region)
+      .send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: arns }))
+      .catch((err: unknown) => {
+        throw withContext(err, `describe service deployments in ${region}`);
+      });
+    return new Map((out.serviceDeployments ?? []).map((d) => [d.serviceDeploymentArn ?? '', d]));
+  });
+
+  const services = new Batcher<Service>(SERVICES_PER_CALL, async (group, names) => {
+    const [region = '', cluster = ''] = group.split('\n');
+    await budget(region);
+    opts.onCall?.('DescribeServices', region);
+    const out = await opts.client(region).send(new DescribeServicesCommand({ cluster, services: names }));
+    const found = new Map<string, Service>();
+    for (const s of out.services ?? []) {
+      if (s.serviceName) found.set(s.serviceName, s);
+      if (s.serviceArn) found.set(s.serviceArn, s);
+    }
+    return found;
+  });
+
+  return {
+    serviceDeployment: (region, arn) => deployments.read(region, arn),
+    service: (region, cluster, service) => services.read(`${region}\n${cluster}`, service),
+    budget,
+  };
+}
+
+/** Keeps the AWS error (its name decides retries) and says what was being read. */
+function withContext(err: unknown, what: string): unknown {
+  if (err instanceof Error) {
+    err.message = `failed to ${what}: ${errorMessage(err)}`;
+    return err;
+  }
+  return new Error(`failed to ${what}: ${errorMessage(err)}`);
+}

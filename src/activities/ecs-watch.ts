@@ -1,0 +1,155 @@
+/**
+ * Following a rollout: one long activity per stretch of the wait, reading through the worker's shared reader
+ * (batched, budgeted), heartbeating the latest reading, and returning only at news the deploy's record must show
+ * (a final state, a paused hook, a new lifecycle stage or traffic split) or at a checkpoint. And asking ECS itself to
+ * roll a deployment back.
+ */
+import {
+  ContinueServiceDeploymentCommand,
+  DescribeTasksCommand,
+  ListTasksCommand,
+  StopServiceDeploymentCommand,
+  type Service,
+} from '@aws-sdk/client-ecs';
+import { Context, log } from '@temporalio/activity';
+import { errorMessage } from '../shared/errors.js';
+import { isFinal, milestone } from '../shared/rollout.js';
+import type {
+  CheckRolloutInput,
+  RolloutSnapshot,
+  StopRolloutInput,
+  StopRolloutResult,
+  StoppedTaskView,
+  WatchRolloutInput,
+} from '../shared/types.js';
+import { awsErrorName, awsFailure, isAwsError, notFound } from './aws-errors.js';
+import type { AwsClients } from './clients.js';
+import { eventViews, interpretRollout, interpretServiceDeployment, stoppedTaskViews } from './rollout.js';
+
+/** Errors a read may meet and shrug off: the next read, a second later, will likely pass. */
+const PASSING =
+  /Throttl|TooManyRequests|RequestLimitExceeded|ServerException|ServiceUnavailable|InternalFailure|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|TimeoutError/;
+
+export function watchActivities(clients: AwsClients) {
+  const reader = clients.reader;
+
+  async function readService(input: CheckRolloutInput): Promise<Service> {
+    const { region, cluster, service } = input;
+    let found: Service | undefined;
+    try {
+      found = await reader.service(region, cluster, service);
+    } catch (err) {
+      if (isAwsError(err, 'ClusterNotFoundException')) {
+        throw notFound('cluster', `ECS cluster "${cluster}" not found in ${region}; fix ECS_CLUSTER`);
+      }
+      throw err;
+    }
+    if (found === undefined || found.status !== 'ACTIVE') {
+      throw notFound('service', `ECS service "${service}" is gone from cluster "${cluster}" (${region})`);
+    }
+    return found;
+  }
+
+  /** One reading: the service deployment when there is one, else the service's rolling view. */
+  async function read(input: CheckRolloutInput): Promise<RolloutSnapshot> {
+    if (input.serviceDeploymentArn) {
+      const sd = await reader.serviceDeployment(input.region, input.serviceDeploymentArn);
+      if (sd) {
+        // Only a stopped deployment needs the service too: was it replaced by someone else's?
+        const stopped = sd.status === 'STOPPED' || sd.status === 'STOP_REQUESTED';
+        const current = stopped ? (await readService(input)).currentServiceDeployment : undefined;
+        return interpretServiceDeployment(sd, current);
+      }
+      log.warn('the service deployment is not found; following the service instead', {
+        serviceDeploymentArn: input.serviceDeploymentArn,
+      });
+    }
+    return interpretRollout(await readService(input), input);
+  }
+
+  /** Why the rollout ended badly: the service's events and what its stopped tasks said. */
+  async function explain(input: CheckRolloutInput, snapshot: RolloutSnapshot): Promise<RolloutSnapshot> {
+    try {
+      const service = await readService(input);
+      snapshot.events = eventViews(service);
+      snapshot.stoppedTasks = await stoppedTasks(input);
+    } catch (err) {
+      log.warn('could not read why the rollout ended', { error: errorMessage(err) });
+    }
+    return snapshot;
+  }
+
+  async function stoppedTasks(input: CheckRolloutInput): Promise<StoppedTaskView[]> {
+    const { region, cluster, service } = input;
+    const ecs = clients.ecs(region);
+    await reader.budget(region);
+    const listed = await ecs.send(new ListTasksCommand({ cluster, serviceName: service, desiredStatus: 'STOPPED' }));
+    const arns = (listed.taskArns ?? []).slice(0, 100);
+    if (arns.length === 0) return [];
+    await reader.budget(region);
+    const described = await ecs.send(new DescribeTasksCommand({ cluster, tasks: arns }));
+    return stoppedTaskViews(described.tasks ?? [], input.taskDefinitionArn);
+  }
+
+  return {
+    /**
+     * Reads the rollout about once per `pollIntervalMs` (the shared budget may space reads out) until it is final,
+     * its milestone differs from `seen`, or `returnBy` passes. Heartbeats carry the latest reading, so a person
+     * watching sees task counts move, and a retry on another worker simply reads again.
+     */
+    watchRollout: async (input: WatchRolloutInput): Promise<RolloutSnapshot> => {
+      const ctx = Context.current();
+      const returnBy = Date.parse(input.returnBy);
+      let last: RolloutSnapshot | undefined;
+      for (;;) {
+        try {
+          last = await read(input);
+        } catch (err) {
+          if (!PASSING.test(awsErrorName(err) ?? '') && !PASSING.test(errorMessage(err))) {
+            throw awsFailure(`read the rollout of ${input.service}`, err);
+          }
+          log.info('a rollout read failed; reading again', { error: errorMessage(err) });
+        }
+        if (last) {
+          ctx.heartbeat(last);
+          const final = isFinal(last) && last.state !== 'completed';
+          if (final) return await explain(input, last);
+          if (isFinal(last) || milestone(last) !== input.seen) return last;
+        } else {
+          ctx.heartbeat();
+        }
+        const left = returnBy - Date.now();
+        if (left <= 0 && last) return last;
+        if (left <= -input.pollIntervalMs) throw new Error(`could not read the rollout of ${input.service} in time`);
+        await ctx.sleep(Math.max(Math.min(input.pollIntervalMs, left), 50));
+      }
+    },
+
+    /** ECS rolls the deployment back itself: at a paused hook by answering it, else by stopping the deployment. */
+    stopRollout: async (input: StopRolloutInput): Promise<StopRolloutResult> => {
+      const ecs = clients.ecs(input.region);
+      const arn = input.serviceDeploymentArn;
+      try {
+        if (input.hookId) {
+          await ecs.send(
+            new ContinueServiceDeploymentCommand({
+              serviceDeploymentArn: arn,
+              hookId: input.hookId,
+              action: 'ROLLBACK',
+            }),
+          );
+          return { accepted: true, detail: `answered the paused hook ${input.hookId} with ROLLBACK` };
+        }
+        await ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: arn, stopType: 'ROLLBACK' }));
+        return { accepted: true, detail: `StopServiceDeployment(ROLLBACK) of ${arn}` };
+      } catch (err) {
+        // The deployment has ended (or the hook is no longer waiting): ECS will not roll it back any more.
+        const name = awsErrorName(err) ?? '';
+        if (['ConflictException', 'ClientException', 'ServiceDeploymentNotFoundException'].includes(name)) {
+          return { accepted: false, detail: `ECS refused the rollback (${name}: ${errorMessage(err)})` };
+        }
+        throw awsFailure(`roll back service deployment ${arn}`, err);
+      }
+    },
+  };
+}

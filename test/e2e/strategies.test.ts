@@ -1,0 +1,229 @@
+/**
+ * ECS as it is now, through the CLI on the local stack: the service-deployment record as the truth, ECS's own
+ * blue/green and linear rollouts, ECS's own rollback, and services this tool refuses. Extra services of the app's
+ * task family are created next to local/hello, each with the deployment configuration under test.
+ */
+import {
+  CreateServiceCommand,
+  DescribeServiceDeploymentsCommand,
+  DescribeServicesCommand,
+  ListServiceDeploymentsCommand,
+  TagResourceCommand,
+  type DeploymentConfiguration,
+  type DeploymentControllerType,
+  type ECSClient,
+} from '@aws-sdk/client-ecs';
+import { manifestExists } from '../support/registry.js';
+import { deployctl, type Stack } from '../support/stack.js';
+import type { DeployResult, RolloutSnapshot } from '../../src/shared/types.js';
+import { startAppStack, type AppStack, type SourceRepo } from './source-repo.js';
+import { Client, Connection } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+
+let app: AppStack | undefined;
+let stack: Stack;
+let source: SourceRepo;
+let ecs: ECSClient;
+let connection: Connection;
+let client: Client;
+
+beforeAll(async () => {
+  app = await startAppStack();
+  ({ stack, source, ecs } = app);
+  connection = await Connection.connect({ address: stack.env.TEMPORAL_ADDRESS ?? '' });
+  client = new Client({ connection });
+}, 120_000);
+
+afterAll(async () => {
+  await connection?.close();
+  await app?.stop();
+});
+
+const cluster = () => stack.env.ECS_CLUSTER ?? '';
+
+async function service(name: string) {
+  const out = await ecs.send(new DescribeServicesCommand({ cluster: cluster(), services: [name] }));
+  const svc = out.services?.[0];
+  if (!svc) throw new Error(`service ${name} missing`);
+  return svc;
+}
+
+/** A service of the app's task family, on the stack's first revision, with `sim:*` tags for its next rollout. */
+async function createService(opts: {
+  name: string;
+  configuration?: DeploymentConfiguration;
+  controller?: DeploymentControllerType;
+  sim?: Record<string, string>;
+}): Promise<void> {
+  const hello = await service(stack.env.ECS_SERVICE ?? '');
+  const first = hello.taskDefinition?.replace(/:\d+$/, ':1');
+  await ecs.send(
+    new CreateServiceCommand({
+      cluster: cluster(),
+      serviceName: opts.name,
+      taskDefinition: first,
+      desiredCount: 2,
+      launchType: 'FARGATE',
+      deploymentController: { type: opts.controller ?? 'ECS' },
+      ...(opts.configuration ? { deploymentConfiguration: opts.configuration } : {}),
+    }),
+  );
+  if (opts.sim) await tag(opts.name, opts.sim);
+}
+
+async function tag(name: string, sim: Record<string, string>): Promise<void> {
+  const arn = (await service(name)).serviceArn;
+  await ecs.send(
+    new TagResourceCommand({
+      resourceArn: arn,
+      tags: Object.entries(sim).map(([key, value]) => ({ key: `sim:${key}`, value })),
+    }),
+  );
+}
+
+async function deploy(
+  sha: string,
+  serviceName: string,
+): Promise<{ result: DeployResult; stderr: string; exitCode?: number }> {
+  const run = await deployctl(stack, ['deploy', '--sha', sha, '--wait', '--json'], { ECS_SERVICE: serviceName });
+  if (!run.stdout.trim()) throw new Error(`no result (${run.exitCode}): ${run.stderr}`);
+  return { result: JSON.parse(run.stdout) as DeployResult, stderr: run.stderr, exitCode: run.exitCode };
+}
+
+async function serviceDeployment(arn: string) {
+  const out = await ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [arn] }));
+  const sd = out.serviceDeployments?.[0];
+  if (!sd) throw new Error(`no service deployment ${arn}`);
+  return sd;
+}
+
+/** Every rollout snapshot the deploy recorded: the results of its watchRollout activities, in order. */
+async function recordedSnapshots(workflowId: string): Promise<RolloutSnapshot[]> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const scheduled = new Map<string, string>();
+  const out: RolloutSnapshot[] = [];
+  for (const e of history.events ?? []) {
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s?.activityType?.name) scheduled.set(String(e.eventId), s.activityType.name);
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done && scheduled.get(String(done.scheduledEventId)) === 'watchRollout') {
+      const payload = done.result?.payloads?.[0];
+      if (payload) out.push(defaultPayloadConverter.fromPayload<RolloutSnapshot>(payload));
+    }
+  }
+  return out;
+}
+
+describe('ECS service deployments and strategies', () => {
+  let sha: string;
+
+  test('a rolling deploy names its service deployment, and observed agrees with DescribeServiceDeployments', async () => {
+    sha = await source.commit('a rolling deploy');
+    const { result, exitCode } = await deploy(sha, stack.env.ECS_SERVICE ?? '');
+    expect(exitCode).toBe(0);
+    expect(result.serviceDeploymentArn).toMatch(/^arn:aws:ecs:us-east-1:\d{12}:service-deployment\/local\/hello\//);
+    const sd = await serviceDeployment(result.serviceDeploymentArn ?? '');
+    expect(sd.status).toBe('SUCCESSFUL');
+    expect(result.observed).toMatchObject({
+      serviceDeploymentArn: sd.serviceDeploymentArn,
+      serviceDeploymentStatus: sd.status,
+      taskDefinitionArn: result.taskDefinitionArn,
+    });
+    expect((await service(stack.env.ECS_SERVICE ?? '')).currentServiceDeployment).toBe(result.serviceDeploymentArn);
+  });
+
+  test('a BLUE_GREEN service deploys through its traffic shifts and bake time to succeeded', async () => {
+    await createService({
+      name: 'hello-bg',
+      configuration: { strategy: 'BLUE_GREEN', bakeTimeInMinutes: 2 },
+      // Stages longer than the deploy's one read a second, so each is seen; two minutes of bake last 3 s.
+      sim: { 'minute-ms': '1500', 'step-ms': '1500' },
+    });
+    const { result, stderr, exitCode } = await deploy(sha, 'hello-bg');
+    expect(exitCode).toBe(0);
+    expect(result.status).toBe('succeeded');
+    expect(stderr).toMatch(
+      /local\/hello-bg rollout: IN_PROGRESS BLUE_GREEN BAKE_TIME, traffic 100% production \/ 100% test/,
+    );
+    const stages = (await recordedSnapshots(result.workflowId)).map((s) => s.lifecycleStage);
+    expect(stages).toEqual(expect.arrayContaining(['TEST_TRAFFIC_SHIFT', 'PRODUCTION_TRAFFIC_SHIFT', 'BAKE_TIME']));
+    const sd = await serviceDeployment(result.serviceDeploymentArn ?? '');
+    expect(sd.status).toBe('SUCCESSFUL');
+    expect(Date.parse(result.observed?.readAt ?? '')).toBeGreaterThanOrEqual(sd.finishedAt?.getTime() ?? Infinity);
+  });
+
+  test('a LINEAR service deploys through every traffic step, each recorded by the deploy', async () => {
+    await createService({
+      name: 'hello-linear',
+      configuration: {
+        strategy: 'LINEAR',
+        bakeTimeInMinutes: 0,
+        linearConfiguration: { stepPercent: 25, stepBakeTimeInMinutes: 1 },
+      },
+      sim: { 'minute-ms': '3000', 'step-ms': '1500' },
+    });
+    const { result, exitCode } = await deploy(sha, 'hello-linear');
+    expect(exitCode).toBe(0);
+    const weights = (await recordedSnapshots(result.workflowId))
+      .filter((s) => s.lifecycleStage === 'PRODUCTION_TRAFFIC_SHIFT')
+      .map((s) => s.traffic?.production);
+    expect([...new Set(weights)]).toEqual([25, 50, 75, 100]);
+    expect((await serviceDeployment(result.serviceDeploymentArn ?? '')).status).toBe('SUCCESSFUL');
+  });
+
+  test("a circuit-breaker rollback on a BLUE_GREEN service ends rolled_back with ECS's reason, and ECS rolls back once", async () => {
+    const before = (await service('hello-bg')).taskDefinition;
+    const broken = await source.commit('a commit whose tasks will not start');
+    await tag('hello-bg', { 'next-rollout': 'rollback' });
+    const { result, exitCode } = await deploy(broken, 'hello-bg');
+    expect(exitCode).toBe(1);
+    expect(result.status).toBe('rolled_back');
+    expect(result.error?.message).toContain('was rolled back by ECS');
+    expect(result.error?.message).toMatch(/circuit breaker tripped after \d+ failed tasks \(threshold \d+\)/);
+    expect(result.rollback).toMatchObject({ method: 'ecs', restoredTaskDefinitionArn: before });
+    expect(result.rollback?.reason).toContain('ECS rolled back: ECS deployment circuit breaker');
+    // Exactly one rollback: ECS's own. No deployment after ours, so the deploy sent no update or stop of its own.
+    const listed = await ecs.send(new ListServiceDeploymentsCommand({ cluster: cluster(), service: 'hello-bg' }));
+    const newest = listed.serviceDeployments?.[0];
+    expect(newest?.serviceDeploymentArn).toBe(result.serviceDeploymentArn);
+    expect(newest?.status).toBe('ROLLBACK_SUCCESSFUL');
+    expect((await service('hello-bg')).taskDefinition).toBe(before);
+  });
+
+  test('a cancel mid-rollout asks ECS to roll back (StopServiceDeployment), and ends cancelled', async () => {
+    const before = (await service('hello-bg')).taskDefinition;
+    const stuck = await source.commit('a commit whose rollout hangs');
+    await tag('hello-bg', { 'next-rollout': 'hang' });
+    const started = await deployctl(stack, ['deploy', '--sha', stuck, '--json'], { ECS_SERVICE: 'hello-bg' });
+    const { workflowId } = JSON.parse(started.stdout) as { workflowId: string };
+    const handle = client.workflow.getHandle(workflowId);
+    for (let i = 0; i < 240; i += 1) {
+      const d = await handle.describe();
+      if (d.raw.pendingActivities?.some((a) => a.activityType?.name === 'watchRollout')) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const cancel = await deployctl(stack, ['cancel', workflowId, '--by', 'carol', '--reason', 'stuck'], {
+      ECS_SERVICE: 'hello-bg',
+    });
+    expect(cancel.exitCode).toBe(0);
+    const result = (await handle.result()) as DeployResult;
+    expect(result.status).toBe('cancelled');
+    expect(result.rollback).toMatchObject({ method: 'stop', restoredTaskDefinitionArn: before });
+    const sd = await serviceDeployment(result.serviceDeploymentArn ?? '');
+    expect(sd.status).toBe('ROLLBACK_SUCCESSFUL');
+    expect((await service('hello-bg')).taskDefinition).toBe(before);
+  });
+
+  test('a CODE_DEPLOY service is refused at validate, saying what is supported, with nothing built', async () => {
+    await createService({ name: 'hello-codedeploy', controller: 'CODE_DEPLOY' });
+    const fresh = await source.commit('a commit nobody builds');
+    const { result, exitCode } = await deploy(fresh, 'hello-codedeploy');
+    expect(exitCode).toBe(1);
+    expect(result.status).toBe('failed');
+    expect(result.error?.stage).toBe('validate');
+    expect(result.error?.message).toContain('uses the CODE_DEPLOY deployment controller');
+    expect(result.error?.message).toContain('ROLLING, BLUE_GREEN, LINEAR or CANARY');
+    expect(result.stages.map((s) => s.name)).toEqual(['validate']);
+    expect(await manifestExists(stack.env.DEPLOY_REGISTRY ?? '', 'hello', fresh)).toBe(false);
+  });
+});
