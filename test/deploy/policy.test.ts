@@ -3,6 +3,7 @@
  * to the target wherever the Service Authorization Reference allows, and nothing else. The OIDC trust policy is
  * limited to one repository and branch.
  */
+import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { renderIamPolicy, type PolicyDocument, type PolicyStatement } from '../../src/shared/iam-policy.js';
@@ -179,6 +180,44 @@ describe('deploy/iam-policy.json', () => {
       expect(new Set(arns)).toEqual(new Set([partition]));
       expect(rendered).toContain(`arn:${partition}:ecs:${region}:123456789012:service/web-cluster/web`);
     }
+  });
+});
+
+describe('scripts/render-iam-policy.ts', () => {
+  const render = (env: Record<string, string>) =>
+    execa('node', ['--import', 'tsx', join(ROOT, 'scripts/render-iam-policy.ts')], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+      extendEnv: false,
+      reject: false,
+    });
+  const target = {
+    AWS_REGION: 'ap-northeast-1',
+    AWS_ACCOUNT_ID: '123456789012',
+    ECS_CLUSTER: 'web-cluster',
+    ECS_SERVICE: 'web',
+    ECR_REPOSITORY: 'web-api',
+  };
+
+  test('prints the policy for the family and roles of the task-definition template', async () => {
+    const out = await render({ ...target, ECS_TASK_DEFINITION: 'deploy/task-definition.json' });
+    expect(out.exitCode).toBe(0);
+    const policy = JSON.parse(out.stdout) as PolicyDocument;
+    const passRole = policy.Statement.find((st) => list(st.Action).includes('iam:PassRole'));
+    expect(passRole?.Resource).toEqual([
+      'arn:aws:iam::123456789012:role/hello-task',
+      'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
+    ]);
+    expect(out.stdout).toContain(`${ARN}:task-definition/hello:*`);
+    expect(out.stdout).not.toContain('${');
+  });
+
+  test('refuses a bad value with one line naming it, and prints no policy', async () => {
+    const out = await render({ ...target, AWS_ACCOUNT_ID: '1234', TASK_FAMILY: 'web' });
+    expect(out.exitCode).toBe(1);
+    expect(out.stdout).toBe('');
+    expect(out.stderr.trim().split('\n')).toEqual([
+      'render-iam-policy: invalid AWS_ACCOUNT_ID: "1234" is not a 12-digit account id',
+    ]);
   });
 });
 
