@@ -3,6 +3,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { createActivities } from './activities/index.js';
+import { removeLeftoverSecrets } from './activities/workdir.js';
 import { readWorkerConfig } from './shared/config.js';
 import { connectOptions, readConnectionSettings } from './shared/connection.js';
 import { errorMessage } from './shared/errors.js';
@@ -16,7 +17,13 @@ function workflowsPath(): string {
 
 async function main(): Promise<void> {
   const config = readWorkerConfig(process.env, process.cwd());
+  // The source URL may hold a git token: kept in `config` only, so no child (go test runs the deployed code) inherits it.
+  delete process.env.DEPLOY_SOURCE_REPO;
   const settings = readConnectionSettings(process.env);
+  const removed = await removeLeftoverSecrets(config.workDir);
+  if (removed.length > 0) {
+    console.error(`worker: removed ${removed.length} credential directories left by an interrupted push`);
+  }
   await checkNamespace(settings);
   const connection = await NativeConnection.connect(connectOptions(settings));
   try {

@@ -8,6 +8,7 @@ import { ErrorType } from '../shared/errors.js';
 import type { CheckoutInput, CheckoutResult, CleanupInput, WorkspaceRef } from '../shared/types.js';
 import { validateSha } from '../shared/validate.js';
 import { describeFailure, runCommand, withHeartbeat, type CommandOutput } from './command.js';
+import { repositoryAccess } from './git-auth.js';
 import { checked } from './input.js';
 
 /** A deploy id becomes a directory name: no slashes, no leading dot, so it cannot leave the workspaces folder. */
@@ -38,12 +39,11 @@ const STALE_WORKSPACE_MS = 24 * 60 * 60 * 1000;
  */
 export function sourceCheckouts(config: WorkerConfig) {
   const mirror = resolve(config.workDir, 'mirror.git');
-  // A URL may carry a token (https://user:token@host/...): messages show the repository without it.
-  const userinfo = /^[a-z+]+:\/\/([^/@]+)@/i.exec(config.sourceRepo)?.[1];
-  const secrets = userinfo ? [userinfo] : [];
-  const repoShown = userinfo ? config.sourceRepo.replace(`${userinfo}@`, '') : config.sourceRepo;
+  // A URL may carry a token (https://user:token@host/...): git gets it in its environment, never in its arguments.
+  const access = repositoryAccess(config.sourceRepo, process.env);
+  const repoShown = access.url;
   const git = (args: string[], env?: Record<string, string>): Promise<CommandOutput> =>
-    runCommand({ file: 'git', args: ['--git-dir', mirror, ...args], secrets, ...(env ? { env } : {}) });
+    runCommand({ file: 'git', args: ['--git-dir', mirror, ...args], secrets: access.secrets, ...(env ? { env } : {}) });
 
   const hasCommit = async (sha: string): Promise<boolean> =>
     (await git(['cat-file', '-e', `${sha}^{commit}`])).exitCode === 0;
@@ -51,20 +51,16 @@ export function sourceCheckouts(config: WorkerConfig) {
   async function fetchSource(sha: string): Promise<void> {
     const init = await runCommand({ file: 'git', args: ['init', '--quiet', '--bare', mirror] });
     if (init.exitCode !== 0) throw new Error(`failed to create git mirror ${mirror}: ${describeFailure(init)}`);
-    const fetched = await git([
-      'fetch',
-      '--quiet',
-      '--prune',
-      '--tags',
-      config.sourceRepo,
-      '+refs/heads/*:refs/heads/*',
-    ]);
+    const fetched = await git(
+      ['fetch', '--quiet', '--prune', '--tags', access.url, '+refs/heads/*:refs/heads/*'],
+      access.env,
+    );
     // Retryable: a fetch fails for reasons that pass (network, a locked ref held by a concurrent fetch).
     if (fetched.exitCode !== 0) {
       throw new Error(`failed to fetch ${repoShown}: ${describeFailure(fetched)}; check DEPLOY_SOURCE_REPO`);
     }
     // A commit reachable only from another ref (a pull request head) can still be asked for by id.
-    if (!(await hasCommit(sha))) await git(['fetch', '--quiet', config.sourceRepo, sha]);
+    if (!(await hasCommit(sha))) await git(['fetch', '--quiet', access.url, sha], access.env);
   }
 
   /** Writes the tree of `sha` into a private directory next to `workspace`, then renames it into place. */

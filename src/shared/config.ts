@@ -46,13 +46,24 @@ export function readWorkerConfig(env: Record<string, string | undefined>, cwd: s
   if (registry !== undefined && !/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(registry)) {
     throw new ValidationError('DEPLOY_REGISTRY', `"${registry}" is not a registry address (host or host:port)`);
   }
+  const insecure = env.DEPLOY_REGISTRY_INSECURE?.trim() || String(WORKER_DEFAULTS.registryInsecure);
+  if (insecure !== 'true' && insecure !== 'false') {
+    throw new ValidationError('DEPLOY_REGISTRY_INSECURE', `"${insecure}" is not true or false`);
+  }
+  // ECR is only ever reached over TLS: plain HTTP is for the local registry named in DEPLOY_REGISTRY.
+  if (insecure === 'true' && registry === undefined) {
+    throw new ValidationError(
+      'DEPLOY_REGISTRY_INSECURE',
+      'plain HTTP is only allowed to a local registry named in DEPLOY_REGISTRY; set DEPLOY_REGISTRY or remove DEPLOY_REGISTRY_INSECURE',
+    );
+  }
   const workDir = env.DEPLOY_WORK_DIR?.trim() || WORKER_DEFAULTS.workDir;
   const absolute = (dir: string): string => (dir.startsWith('/') ? dir : `${cwd}/${dir}`);
   const config: WorkerConfig = {
     sourceRepo,
     workDir: absolute(workDir),
     cacheDir: absolute(env.DEPLOY_CACHE_DIR?.trim() || `${workDir}/cache`),
-    registryInsecure: env.DEPLOY_REGISTRY_INSECURE === 'true',
+    registryInsecure: insecure === 'true',
     imageBuilder: builder,
     taskQueue: env.TEMPORAL_TASK_QUEUE?.trim() || WORKER_DEFAULTS.taskQueue,
   };

@@ -122,6 +122,19 @@ export function validateTarget(target: unknown, prefix = 'target.'): DeployTarge
   return out;
 }
 
+const NAME_RULES = {
+  cluster: [ECS_NAME_RE, 'ECS cluster name'],
+  service: [ECS_NAME_RE, 'ECS service name'],
+  family: [ECS_NAME_RE, 'task definition family (letters, digits, - and _, at most 255)'],
+  repository: [ECR_REPO_RE, 'ECR repository name'],
+} as const;
+
+/** One name checked on its own, by the rules a deploy target's names follow (e.g. to render the IAM policy). */
+export function validateName(kind: keyof typeof NAME_RULES, value: unknown, field: string): string {
+  const [re, what] = NAME_RULES[kind];
+  return match(value, re, field, what);
+}
+
 function positiveMs(value: unknown, field: string): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {

@@ -8,6 +8,7 @@ import { sourceActivities, sourceCheckouts } from '../../src/activities/source.j
 import type { WorkerConfig } from '../../src/shared/config.js';
 import { ErrorType } from '../../src/shared/errors.js';
 import { failureOf, runActivity } from '../support/activity.js';
+import { startGitHttpServer, type GitHttpServer } from '../support/git-http.js';
 
 let dir: string;
 let repo: string;
@@ -133,6 +134,54 @@ describe('checkout', () => {
 
     expect((err as Error).message).toContain('failed to fetch http://127.0.0.1:9/repo.git');
     expect((err as Error).message).not.toContain('s3cret');
+  });
+});
+
+describe('checkout from a repository behind HTTP Basic auth (git http-backend)', () => {
+  const token = 'tok-9f8e7d6c5b4a3f2e1d0c';
+  let server: GitHttpServer;
+  let root: string;
+  let sha: string;
+
+  beforeAll(async () => {
+    sha = await commit('served.txt', 'over http\n');
+    root = join(dir, 'served');
+    await execa('git', ['clone', '--quiet', '--bare', repo, join(root, 'app.git')]);
+    server = await startGitHttpServer({ root, user: 'deploy', password: token });
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('authenticates with the token from the URL, which no process ever has in its arguments', async () => {
+    const url = `${server.origin.replace('://', `://deploy:${token}@`)}/app.git`;
+    const withToken = { ...config, sourceRepo: url, workDir: join(dir, 'work-http') };
+
+    const { workspace } = await runActivity(sourceActivities(withToken).checkout, { sha, deployId: 'deploy-http' });
+
+    expect(await readFile(join(workspace, 'served.txt'), 'utf8')).toBe('over http\n');
+    expect(server.requests.filter((r) => r.authorized).length).toBeGreaterThan(0);
+    // The snapshots were taken while git was talking to the server: they hold its remote helper's command line.
+    expect(server.commandLines.some((l) => l.includes(`${server.origin}/app.git`))).toBe(true);
+    expect(server.commandLines.filter((l) => l.includes(token))).toEqual([]);
+  });
+
+  it('fails retryably with a wrong token, naming the repository without the token', async () => {
+    const url = `${server.origin.replace('://', '://deploy:wrong-token-0000@')}/app.git`;
+    const broken = { ...config, sourceRepo: url, workDir: join(dir, 'work-http-wrong') };
+    const before = server.requests.length;
+
+    const err: unknown = await runActivity(sourceActivities(broken).checkout, {
+      sha,
+      deployId: 'deploy-http-wrong',
+    }).catch((e: unknown) => e);
+
+    expect((err as Error).message).toMatch(new RegExp(`^failed to fetch ${server.origin}/app.git: `));
+    expect((err as Error).message).not.toContain('wrong-token-0000');
+    expect((err as { nonRetryable?: boolean }).nonRetryable).toBeFalsy();
+    expect(server.requests.slice(before).some((r) => !r.authorized)).toBe(true);
+    expect(server.commandLines.filter((l) => l.includes('wrong-token-0000'))).toEqual([]);
   });
 });
 

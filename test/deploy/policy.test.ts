@@ -1,167 +1,223 @@
 /**
- * The worker's IAM policy holds exactly what the code does in AWS: every SDK command in src/ maps to an action
- * in deploy/iam-policy.json, and the policy holds nothing else. The OIDC trust policy is limited to one repository
- * and branch.
+ * The worker's IAM policy grants what the code does in AWS, read from the code (test/deploy/code-actions.ts), scoped
+ * to the target wherever the Service Authorization Reference allows, and nothing else. The OIDC trust policy is
+ * limited to one repository and branch.
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { execa } from 'execa';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { renderIamPolicy, type PolicyDocument, type PolicyStatement } from '../../src/shared/iam-policy.js';
 import { ROOT } from '../support/process.js';
-
-interface Statement {
-  Sid: string;
-  Effect: string;
-  Action: string[] | string;
-  Resource: string[] | string;
-  Condition?: Record<string, Record<string, string>>;
-  Principal?: Record<string, string>;
-}
-interface Policy {
-  Version: string;
-  Statement: Statement[];
-}
-
-/** The local stack's seeding (src/devstack) creates the repository, cluster and service on the emulator only. */
-const NOT_RUN_AGAINST_AWS = ['src/devstack/'];
-
-/** IAM prefix of each SDK client package. */
-const PREFIX: Record<string, string> = { '@aws-sdk/client-ecr': 'ecr', '@aws-sdk/client-ecs': 'ecs' };
-
-/** Actions an SDK command needs besides its own, per AWS's docs. */
-const ALSO_NEEDED: Record<string, { actions: string[]; why: string }> = {
-  'ecs:RegisterTaskDefinition': {
-    actions: ['ecs:TagResource', 'iam:PassRole'],
-    why: 'the revision is registered with tags (deploy:sha, deploy:id), and names the task and execution roles',
-  },
-};
-
-/**
- * The image push and the "is the tag there" check speak the registry (v2) protocol through buildah or docker and
- * fetch, not the SDK; ECR authorizes each request as one of these actions.
- */
-const REGISTRY_PROTOCOL: Record<string, string> = {
-  'ecr:BatchGetImage': 'HEAD /v2/<repo>/manifests/<sha> (registry-api.ts findManifest, before building)',
-  'ecr:BatchCheckLayerAvailability': 'HEAD /v2/<repo>/blobs/<digest> (the pusher asks which layers exist)',
-  'ecr:InitiateLayerUpload': 'POST /v2/<repo>/blobs/uploads/',
-  'ecr:UploadLayerPart': 'PATCH /v2/<repo>/blobs/uploads/<id>',
-  'ecr:CompleteLayerUpload': 'PUT /v2/<repo>/blobs/uploads/<id>?digest=...',
-  'ecr:PutImage': 'PUT /v2/<repo>/manifests/<sha>',
-};
-
-async function sourceFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await sourceFiles(path)));
-    else if (entry.name.endsWith('.ts')) out.push(path);
-  }
-  return out;
-}
-
-/** Every `new XxxCommand(` in src/, as the IAM action it needs, with the files that send it. */
-async function sdkActions(): Promise<Map<string, string[]>> {
-  const found = new Map<string, string[]>();
-  for (const file of await sourceFiles(join(ROOT, 'src'))) {
-    const rel = relative(ROOT, file);
-    if (NOT_RUN_AGAINST_AWS.some((p) => rel.startsWith(p))) continue;
-    const text = await readFile(file, 'utf8');
-    const imported = new Map<string, string>();
-    for (const m of text.matchAll(/import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*'(@aws-sdk\/client-[a-z0-9-]+)'/g)) {
-      for (const name of (m[1] ?? '').split(',').map((s) => s.trim().replace(/^type\s+/, ''))) {
-        if (name) imported.set(name, m[2] ?? '');
-      }
-    }
-    for (const m of text.matchAll(/new\s+([A-Z][A-Za-z0-9]*)Command\s*\(/g)) {
-      const command = `${m[1]}Command`;
-      const pkg = imported.get(command);
-      if (!pkg) throw new Error(`${rel}: ${command} is not imported from an @aws-sdk client package`);
-      const prefix = PREFIX[pkg];
-      if (!prefix) throw new Error(`${rel}: ${pkg} has no IAM prefix in this test; add it and its actions`);
-      const action = `${prefix}:${m[1]}`;
-      found.set(action, [...(found.get(action) ?? []), rel]);
-    }
-  }
-  return found;
-}
+import { SDK_OPERATIONS, sourceFiles, usage, type Usage } from './code-actions.js';
 
 const list = (v: string[] | string): string[] => (Array.isArray(v) ? v : [v]);
 
-async function readPolicy(name: string): Promise<Policy> {
-  return JSON.parse(await readFile(join(ROOT, 'deploy', name), 'utf8')) as Policy;
+async function readPolicy(
+  name: string,
+): Promise<PolicyDocument & { Statement: (PolicyStatement & { Principal?: unknown })[] }> {
+  return JSON.parse(await readFile(join(ROOT, 'deploy', name), 'utf8')) as PolicyDocument & {
+    Statement: (PolicyStatement & { Principal?: unknown })[];
+  };
 }
 
+/** The actions in `needed` that no Allow statement of `policy` grants. */
+function missingFrom(policy: PolicyDocument, needed: Iterable<string>): string[] {
+  const granted = new Set(policy.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => list(s.Action)));
+  return [...needed].filter((a) => !granted.has(a)).sort();
+}
+
+const TARGET = {
+  region: 'ap-northeast-1',
+  accountId: '123456789012',
+  cluster: 'web-cluster',
+  service: 'web',
+  repository: 'web-api',
+  family: 'web',
+  taskRoleArn: 'arn:aws:iam::123456789012:role/web-task',
+  executionRoleArn: 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
+};
+const ARN = 'arn:aws:ecs:ap-northeast-1:123456789012';
+
 describe('deploy/iam-policy.json', () => {
-  let policy: Policy;
-  let used: Map<string, string[]>;
-  let granted: string[];
+  let template: PolicyDocument;
+  let policy: PolicyDocument;
+  let code: Usage;
 
   beforeAll(async () => {
-    policy = await readPolicy('iam-policy.json');
-    used = await sdkActions();
-    granted = policy.Statement.flatMap((s) => list(s.Action));
+    template = await readPolicy('iam-policy.json');
+    policy = renderIamPolicy(template, TARGET);
+    code = usage(await sourceFiles(ROOT));
   });
 
-  test('the scan finds the SDK commands the activities send', () => {
-    expect([...used.keys()]).toEqual(
-      expect.arrayContaining(['ecr:GetAuthorizationToken', 'ecs:UpdateService', 'ecs:DeregisterTaskDefinition']),
+  test('the scan finds the SDK commands and registry requests the activities make, and maps every one', () => {
+    expect([...code.found.keys()]).toEqual(
+      expect.arrayContaining([
+        'ecr:GetAuthorizationToken',
+        'ecs:UpdateService',
+        'ecs:RegisterTaskDefinition',
+        'HEAD manifests',
+        'GET blobs',
+        'push',
+      ]),
     );
+    expect(code.unmapped).toEqual([]);
   });
 
-  test('grants every action the code needs: each SDK command, what it implies, and the registry protocol', () => {
-    const needed = [
-      ...used.keys(),
-      ...[...used.keys()].flatMap((a) => ALSO_NEEDED[a]?.actions ?? []),
-      ...Object.keys(REGISTRY_PROTOCOL),
-    ];
-    const missing = needed.filter((a) => !granted.includes(a));
-    expect(missing).toEqual([]);
+  test('grants every action the code needs: each SDK command, what it implies, and the registry requests', () => {
+    expect(missingFrom(policy, code.needed)).toEqual([]);
   });
 
-  test('grants nothing the code does not use', () => {
-    const needed = new Set([
-      ...used.keys(),
-      ...[...used.keys()].flatMap((a) => ALSO_NEEDED[a]?.actions ?? []),
-      ...Object.keys(REGISTRY_PROTOCOL),
+  test('the check fails for a policy that lacks one needed action', () => {
+    const without = (action: string): PolicyDocument => ({
+      ...policy,
+      Statement: policy.Statement.map((s) => ({ ...s, Action: list(s.Action).filter((a) => a !== action) })),
+    });
+    expect(missingFrom(without('ecr:GetDownloadUrlForLayer'), code.needed)).toEqual(['ecr:GetDownloadUrlForLayer']);
+    expect(missingFrom(without('iam:PassRole'), code.needed)).toEqual(['iam:PassRole']);
+  });
+
+  test('an SDK command without a row in the action table is reported, so it cannot ship without a permission', () => {
+    const scanned = usage([
+      {
+        path: 'src/activities/new.ts',
+        text: "import { FrobnicateClusterCommand } from '@aws-sdk/client-ecs';\nnew FrobnicateClusterCommand({});",
+      },
+      {
+        path: 'src/activities/sts.ts',
+        text: "import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';\nnew GetCallerIdentityCommand({});",
+      },
     ]);
-    expect(granted.filter((a) => !needed.has(a))).toEqual([]);
-    expect(new Set(granted).size).toBe(granted.length);
+    expect(scanned.unmapped).toEqual([
+      'src/activities/sts.ts: @aws-sdk/client-sts has no IAM prefix in test/deploy/code-actions.ts',
+      'ecs:FrobnicateCluster (src/activities/new.ts) has no row in test/deploy/code-actions.ts',
+    ]);
   });
 
-  test('allows only, with no wildcard actions, and scopes to the repository, service and cluster', () => {
+  test('already knows the ECS deployment APIs the workflow is adopting', () => {
+    for (const op of [
+      'DescribeServiceDeployments',
+      'ListServiceDeployments',
+      'StopServiceDeployment',
+      'ContinueServiceDeployment',
+      'DescribeServiceRevisions',
+    ]) {
+      expect(SDK_OPERATIONS[`ecs:${op}`]?.actions).toEqual([`ecs:${op}`]);
+    }
+  });
+
+  test('grants nothing the code does not use, each action once', () => {
+    const granted = policy.Statement.flatMap((s) => list(s.Action));
+    expect(granted.filter((a) => !code.needed.has(a))).toEqual([]);
+    expect(new Set(granted).size).toBe(granted.length);
     for (const s of policy.Statement) {
       expect(s.Effect).toBe('Allow');
       for (const a of list(s.Action)) expect(a).not.toContain('*');
     }
-    const resourceOf = (action: string) => policy.Statement.filter((s) => list(s.Action).includes(action));
-    expect(resourceOf('ecr:PutImage')[0]?.Resource).toBe(
-      'arn:aws:ecr:${REGION}:${AWS_ACCOUNT_ID}:repository/${REPOSITORY}',
-    );
-    expect(resourceOf('ecs:UpdateService')[0]?.Resource).toBe(
-      'arn:aws:ecs:${REGION}:${AWS_ACCOUNT_ID}:service/${CLUSTER}/${SERVICE}',
-    );
-    for (const a of ['ecs:ListTasks', 'ecs:DescribeTasks'])
-      expect(resourceOf(a)[0]?.Condition?.ArnEquals?.['ecs:cluster']).toBe(
-        'arn:aws:ecs:${REGION}:${AWS_ACCOUNT_ID}:cluster/${CLUSTER}',
-      );
-    const passRole = resourceOf('iam:PassRole')[0];
-    expect(passRole?.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
-    expect(list(passRole?.Resource ?? [])).toEqual([
-      'arn:aws:iam::${AWS_ACCOUNT_ID}:role/${TASK_ROLE}',
-      'arn:aws:iam::${AWS_ACCOUNT_ID}:role/${EXECUTION_ROLE}',
-    ]);
   });
 
-  test('uses "*" only for actions that AWS does not scope to a resource, or with a condition', () => {
-    // Per the service authorization reference: these take no resource ARN.
-    const unscoped = new Set([
-      'ecr:GetAuthorizationToken',
-      'ecs:RegisterTaskDefinition',
-      'ecs:DescribeTaskDefinition',
-      'ecs:DeregisterTaskDefinition',
-      'ecs:ListTaskDefinitions',
-    ]);
-    for (const s of policy.Statement.filter((st) => list(st.Resource).includes('*'))) {
-      for (const a of list(s.Action)) expect(unscoped.has(a) || s.Condition !== undefined ? a : `${a} on *`).toBe(a);
+  test('scopes each action as far as the Service Authorization Reference allows', () => {
+    const grant = (action: string) => {
+      const s = policy.Statement.find((st) => list(st.Action).includes(action));
+      return { Resource: s?.Resource, Condition: s?.Condition };
+    };
+    const repository = 'arn:aws:ecr:ap-northeast-1:123456789012:repository/web-api';
+    const family = `${ARN}:task-definition/web:*`;
+    const inCluster = { ArnEquals: { 'ecs:cluster': `${ARN}:cluster/web-cluster` } };
+    const expected: Record<string, { Resource: string | string[]; Condition?: unknown }> = {
+      // No resource type in the reference: "*" is the only choice.
+      'ecr:GetAuthorizationToken': { Resource: '*' },
+      'ecs:DescribeTaskDefinition': { Resource: '*' },
+      'ecs:DeregisterTaskDefinition': { Resource: '*' },
+      'ecs:ListTaskDefinitions': { Resource: '*' },
+      'ecr:DescribeRepositories': { Resource: repository },
+      'ecr:BatchGetImage': { Resource: repository },
+      'ecr:GetDownloadUrlForLayer': { Resource: repository },
+      'ecr:PutImage': { Resource: repository },
+      'ecr:BatchDeleteImage': { Resource: repository },
+      'ecs:DescribeServices': { Resource: `${ARN}:service/web-cluster/web` },
+      // Only this service, and only to revisions of the family (the key is the ARN the request names).
+      'ecs:UpdateService': {
+        Resource: `${ARN}:service/web-cluster/web`,
+        Condition: { ArnLike: { 'ecs:task-definition': family } },
+      },
+      'ecs:RegisterTaskDefinition': { Resource: family },
+      'ecs:TagResource': {
+        Resource: family,
+        Condition: { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } },
+      },
+      // ListTasks is authorized on container instances, which Fargate tasks have none of: the cluster key scopes it.
+      'ecs:ListTasks': { Resource: '*', Condition: inCluster },
+      'ecs:DescribeTasks': { Resource: `${ARN}:task/web-cluster/*`, Condition: inCluster },
+      'iam:PassRole': {
+        Resource: ['arn:aws:iam::123456789012:role/web-task', 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole'],
+        Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+      },
+    };
+    for (const [action, scope] of Object.entries(expected)) {
+      expect({ action, ...grant(action) }).toEqual({ action, Resource: scope.Resource, Condition: scope.Condition });
     }
+    // Every other granted action sits in a statement checked above.
+    for (const s of policy.Statement.filter((st) => list(st.Resource).includes('*'))) {
+      for (const a of list(s.Action)) expect(Object.keys(expected)).toContain(a);
+    }
+  });
+
+  test('takes the partition from the region: aws-cn in China, aws-us-gov in GovCloud', () => {
+    for (const [region, partition] of [
+      ['cn-north-1', 'aws-cn'],
+      ['us-gov-west-1', 'aws-us-gov'],
+    ] as const) {
+      const roles = (name: string) => `arn:${partition}:iam::123456789012:role/${name}`;
+      const rendered = JSON.stringify(
+        renderIamPolicy(template, {
+          ...TARGET,
+          region,
+          taskRoleArn: roles('web-task'),
+          executionRoleArn: roles('ecsTaskExecutionRole'),
+        }),
+      );
+      const arns = [...rendered.matchAll(/"arn:([a-z-]+):/g)].map((m) => m[1]);
+      expect(new Set(arns)).toEqual(new Set([partition]));
+      expect(rendered).toContain(`arn:${partition}:ecs:${region}:123456789012:service/web-cluster/web`);
+    }
+  });
+});
+
+describe('scripts/render-iam-policy.ts', () => {
+  const render = (env: Record<string, string>) =>
+    execa('node', ['--import', 'tsx', join(ROOT, 'scripts/render-iam-policy.ts')], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+      extendEnv: false,
+      reject: false,
+    });
+  const target = {
+    AWS_REGION: 'ap-northeast-1',
+    AWS_ACCOUNT_ID: '123456789012',
+    ECS_CLUSTER: 'web-cluster',
+    ECS_SERVICE: 'web',
+    ECR_REPOSITORY: 'web-api',
+  };
+
+  test('prints the policy for the family and roles of the task-definition template', async () => {
+    const out = await render({ ...target, ECS_TASK_DEFINITION: 'deploy/task-definition.json' });
+    expect(out.exitCode).toBe(0);
+    const policy = JSON.parse(out.stdout) as PolicyDocument;
+    const passRole = policy.Statement.find((st) => list(st.Action).includes('iam:PassRole'));
+    expect(passRole?.Resource).toEqual([
+      'arn:aws:iam::123456789012:role/hello-task',
+      'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
+    ]);
+    expect(out.stdout).toContain(`${ARN}:task-definition/hello:*`);
+    expect(out.stdout).not.toContain('${');
+  });
+
+  test('refuses a bad value with one line naming it, and prints no policy', async () => {
+    const out = await render({ ...target, AWS_ACCOUNT_ID: '1234', TASK_FAMILY: 'web' });
+    expect(out.exitCode).toBe(1);
+    expect(out.stdout).toBe('');
+    expect(out.stderr.trim().split('\n')).toEqual([
+      'render-iam-policy: invalid AWS_ACCOUNT_ID: "1234" is not a 12-digit account id',
+    ]);
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import { ECSClient, ListTaskDefinitionsCommand, DescribeServicesCommand, type Service } from '@aws-sdk/client-ecs';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { chmod, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { DeployProgress, DeployResult, StageName } from '../../src/shared/types.js';
@@ -326,17 +326,13 @@ export async function startFaultStack(opts: { stepMs?: number } = {}): Promise<F
       const texts: { where: string; text: string }[] = [];
       for (const run of runs) {
         const history = await run.handle.fetchHistory();
-        texts.push({ where: `history of ${run.workflowId}`, text: JSON.stringify(history) });
+        texts.push({ where: `history of ${run.workflowId}`, text: historyText(history) });
       }
       for (const name of await readdir(join(stack.dir, 'logs'))) {
         texts.push({ where: `log ${name}`, text: await readFile(join(stack.dir, 'logs', name), 'utf8') });
       }
       texts.push({ where: 'deployctl output', text: cliOutput.join('\n') });
-      const hits: { where: string; secret: string }[] = [];
-      for (const { where, text } of texts) {
-        for (const secret of SECRETS) if (text.includes(secret)) hits.push({ where, secret: `${secret.slice(0, 4)}…` });
-      }
-      return hits;
+      return secretHitsIn(texts, SECRETS);
     },
 
     async stop() {
@@ -350,6 +346,107 @@ export async function startFaultStack(opts: { stepMs?: number } = {}): Promise<F
     },
   };
   return fs;
+}
+
+/**
+ * A history as searchable text: its JSON, plus every payload's data decoded. Payloads (workflow and activity inputs
+ * and results, heartbeat details, failure attributes) are bytes, which JSON shows as base64, so a secret inside one
+ * would never match in `JSON.stringify(history)` alone.
+ */
+export function historyText(history: unknown): string {
+  const json = JSON.stringify(history);
+  const decoded: string[] = [];
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      for (const v of value) walk(v);
+    } else if (typeof value === 'object' && value !== null) {
+      const o = value as Record<string, unknown>;
+      if (typeof o.data === 'string' && typeof o.metadata === 'object') {
+        decoded.push(Buffer.from(o.data, 'base64').toString('utf8'));
+      }
+      for (const v of Object.values(o)) walk(v);
+    }
+  };
+  walk(JSON.parse(json));
+  return [json, ...decoded].join('\n');
+}
+
+interface HistoryEventJson {
+  eventId?: string;
+  activityTaskScheduledEventAttributes?: { activityType?: { name?: string } };
+  activityTaskCompletedEventAttributes?: {
+    scheduledEventId?: string;
+    result?: { payloads?: { data?: string }[] };
+  };
+}
+
+/** The decoded result of the last completed activity of this type in a history; undefined when none completed. */
+export function activityResult<T>(history: unknown, activityType: string): T | undefined {
+  const events = (JSON.parse(JSON.stringify(history)) as { events?: HistoryEventJson[] }).events ?? [];
+  const scheduled = new Set(
+    events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType)
+      .map((e) => e.eventId),
+  );
+  const completed = events.filter((e) => scheduled.has(e.activityTaskCompletedEventAttributes?.scheduledEventId));
+  const data = completed.at(-1)?.activityTaskCompletedEventAttributes?.result?.payloads?.[0]?.data;
+  return data === undefined ? undefined : (JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as T);
+}
+
+/** Which of `secrets` occur in which text; a hit names the secret by its first characters only. */
+export function secretHitsIn(
+  texts: { where: string; text: string }[],
+  secrets: readonly string[],
+): { where: string; secret: string }[] {
+  const hits: { where: string; secret: string }[] = [];
+  for (const { where, text } of texts) {
+    for (const secret of secrets) if (text.includes(secret)) hits.push({ where, secret: `${secret.slice(0, 4)}…` });
+  }
+  return hits;
+}
+
+export interface LeftoverProcess {
+  pid: number;
+  why: 'go toolchain' | 'go test binary' | 'under a watched directory' | 'child of a worker';
+  args: string;
+}
+
+/**
+ * Processes a deploy left behind: the Go toolchain or a compiled test binary (`*.test`) running in a watched
+ * directory (a worker's work dir holds the workspaces they run in; a workspace removed under them reads
+ * "... (deleted)"), anything else whose working directory or arguments name one, and any child of a live worker.
+ * `keep` matches the long-running services that belong there (the worker itself, Temporal, moto, the registry).
+ */
+export async function leftoverProcesses(opts: {
+  dirs: string[];
+  workerPids?: number[];
+  keep?: RegExp;
+}): Promise<LeftoverProcess[]> {
+  const under = (path: string | undefined): boolean =>
+    path !== undefined && opts.dirs.some((d) => path === d || path.startsWith(`${d}/`));
+  const workerChildren = new Set<number>();
+  for (const pid of opts.workerPids ?? []) for (const p of (await processTree(pid)).slice(1)) workerChildren.add(p);
+  const found: LeftoverProcess[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    if (pid === process.pid) continue;
+    const args = await readFile(`/proc/${name}/cmdline`, 'utf8').then(
+      (t) => t.split('\0').join(' ').trim(),
+      () => '',
+    );
+    if (!args || opts.keep?.test(args)) continue;
+    const cwd = await readlink(`/proc/${name}/cwd`).catch(() => undefined);
+    const exe = (args.split(' ')[0] ?? '').split('/').pop() ?? '';
+    const inWatched = under(cwd) || opts.dirs.some((d) => args.includes(d));
+    let why: LeftoverProcess['why'] | undefined;
+    if (inWatched && exe === 'go') why = 'go toolchain';
+    else if (inWatched && exe.endsWith('.test')) why = 'go test binary';
+    else if (inWatched) why = 'under a watched directory';
+    else if (workerChildren.has(pid)) why = 'child of a worker';
+    if (why) found.push({ pid, why, args });
+  }
+  return found;
 }
 
 export function alive(pid: number): boolean {

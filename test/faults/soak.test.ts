@@ -1,7 +1,8 @@
 /**
  * Deploys back to back on the local stack with faults sprinkled in: throttling, failing rollouts, failing tests,
- * registry errors. At the end every deploy is accounted for, no process is left over, the workspaces are gone
- * and the worker's disk use stopped growing. SOAK_DEPLOYS sets how many (make soak runs 50; make test a few).
+ * registry errors. At the end every deploy is accounted for, no process is left over (no Go toolchain, no test
+ * binary, nothing running in the stack's directories), the workspaces are gone and the worker's disk use stopped
+ * growing. SOAK_DEPLOYS sets how many (make soak runs 50; make test a few).
  */
 import { execa } from 'execa';
 import { readFile, readdir } from 'node:fs/promises';
@@ -9,7 +10,7 @@ import { join } from 'node:path';
 import type { DeployResult } from '../../src/shared/types.js';
 import { breakGreetingTest } from '../e2e/source-repo.js';
 import type { RuleHandle } from '../support/fault-proxy.js';
-import { recordCounts, startFaultStack, type FaultStack, type Worker } from './harness.js';
+import { leftoverProcesses, recordCounts, startFaultStack, type FaultStack, type Worker } from './harness.js';
 
 const DEPLOYS = Number(process.env.SOAK_DEPLOYS ?? 8);
 let fs: FaultStack;
@@ -35,15 +36,14 @@ function plan(i: number): Plan {
   return { fault: 'none', expected: 'succeeded' };
 }
 
-/** Processes that belong to this stack's worker: its descendants, or anything naming the stack's directory. */
-async function stackProcesses(): Promise<string[]> {
-  const { stdout } = await execa('ps', ['-eo', 'pid=,ppid=,args=']);
-  return stdout
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(
-      (l) => l.includes(fs.stack.dir) && !l.includes('worker.js') && !/temporal|moto_sim|docker-registry/.test(l),
-    );
+/** What the deploys left running: Go processes, test binaries, anything in the stack's dirs, the worker's children. */
+async function leftovers(): Promise<string[]> {
+  const found = await leftoverProcesses({
+    dirs: [fs.stack.dir, fs.source.dir],
+    workerPids: fs.workers.map((w) => w.pid),
+    keep: /worker\.js|temporal|moto_sim|docker-registry/,
+  });
+  return found.map((p) => `${p.pid} (${p.why}): ${p.args}`);
 }
 
 async function du(path: string): Promise<number> {
@@ -54,7 +54,6 @@ async function du(path: string): Promise<number> {
 test(
   `${DEPLOYS} deploys back to back with faults: each ends as planned, nothing leaks`,
   async () => {
-    const processesBefore = await stackProcesses();
     const outcomes: { i: number; sha: string; fault: string; expected: string; status: string; ms: number }[] = [];
     let diskAfterWarmup = 0;
     let injected = 0;
@@ -110,7 +109,7 @@ test(
 
     // Nothing left over: no child processes, no workspaces, disk use no longer growing.
     await new Promise((r) => setTimeout(r, 2_000));
-    expect(await stackProcesses()).toEqual(processesBefore);
+    expect(await leftovers()).toEqual([]);
     expect(await readdir(join(worker.workDir, 'workspaces'))).toEqual([]);
     const diskAtEnd = await du(worker.workDir);
     expect(diskAtEnd - diskAfterWarmup).toBeLessThan(64 * 1024 * 1024);
