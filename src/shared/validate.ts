@@ -135,12 +135,32 @@ export function validateName(kind: keyof typeof NAME_RULES, value: unknown, fiel
   return match(value, re, field, what);
 }
 
-function positiveMs(value: unknown, field: string): number | undefined {
+/**
+ * The bounds of every option that drives timers and reads: within them no deploy can outgrow Temporal's history
+ * (the longest stable wait is 40 watch stretches; an approval or a lease wait is one timer), and no read rate can
+ * exceed one a second per deploy.
+ */
+export const LIMITS = {
+  approvalTimeoutMs: { min: 1_000, max: 7 * 24 * 3_600_000 },
+  stableTimeoutMs: { min: 1_000, max: 24 * 3_600_000 },
+  pollIntervalMs: { min: 1_000, max: 60_000 },
+} as const;
+
+function boundedMs(value: unknown, field: string, bounds: { min: number; max: number }): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw new ValidationError(field, `expected a positive number of milliseconds, got ${show(value)}`);
   }
+  if (value < bounds.min || value > bounds.max) {
+    throw new ValidationError(field, `${value} ms is outside ${duration(bounds.min)} to ${duration(bounds.max)}`);
+  }
   return value;
+}
+
+function duration(ms: number): string {
+  if (ms % 86_400_000 === 0) return `${ms / 86_400_000} d`;
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  return `${ms / 1000} s`;
 }
 
 export function validateOptions(options: unknown): DeployOptions {
@@ -153,11 +173,11 @@ export function validateOptions(options: unknown): DeployOptions {
       throw new ValidationError('options.requireApproval', 'expected true or false');
     out.requireApproval = o.requireApproval;
   }
-  const approvalTimeoutMs = positiveMs(o.approvalTimeoutMs, 'options.approvalTimeoutMs');
+  const approvalTimeoutMs = boundedMs(o.approvalTimeoutMs, 'options.approvalTimeoutMs', LIMITS.approvalTimeoutMs);
   if (approvalTimeoutMs !== undefined) out.approvalTimeoutMs = approvalTimeoutMs;
-  const stableTimeoutMs = positiveMs(o.stableTimeoutMs, 'options.stableTimeoutMs');
+  const stableTimeoutMs = boundedMs(o.stableTimeoutMs, 'options.stableTimeoutMs', LIMITS.stableTimeoutMs);
   if (stableTimeoutMs !== undefined) out.stableTimeoutMs = stableTimeoutMs;
-  const pollIntervalMs = positiveMs(o.pollIntervalMs, 'options.pollIntervalMs');
+  const pollIntervalMs = boundedMs(o.pollIntervalMs, 'options.pollIntervalMs', LIMITS.pollIntervalMs);
   if (pollIntervalMs !== undefined) out.pollIntervalMs = pollIntervalMs;
   if (o.approvers !== undefined) {
     if (!Array.isArray(o.approvers)) throw new ValidationError('options.approvers', 'expected a list of names');

@@ -4,6 +4,7 @@
  * events, not a few per second. Runs started before that poll with `checkRollout` between durable timers.
  */
 import { ApplicationFailure, CancellationScope, patched, sleep } from '@temporalio/workflow';
+import { LIMITS } from '../shared/validate.js';
 import { ErrorType } from '../shared/errors.js';
 import { milestone } from '../shared/rollout.js';
 import type { CheckRolloutInput, RolloutSnapshot, WatchRolloutInput } from '../shared/types.js';
@@ -27,10 +28,15 @@ export const WATCH_PATCH = 'watch-rollout';
 /** After this long, reads slow down: a rollout that takes minutes does not need one read a second. */
 const FAST_POLL_WINDOW_MS = 60_000;
 const SLOW_POLL_MAX_MS = 10_000;
-/** The longest stretch of one watch: short enough that the UI's record stays fresh, long enough to stay small. */
+/** The shortest stretch of one watch: short enough that the UI's record stays fresh, long enough to stay small. */
 const MIN_CHECKPOINT_MS = 60_000;
 /** Checkpoints per wait at most, whatever its timeout: the history of the longest wait stays bounded. */
-const MAX_CHECKPOINTS = 40;
+export const MAX_CHECKPOINTS = 40;
+
+/** How long one watch may last before it returns with or without news. */
+export function watchStretchMs(timeoutMs: number): number {
+  return Math.max(MIN_CHECKPOINT_MS, Math.ceil(Math.min(timeoutMs, LIMITS.stableTimeoutMs.max) / MAX_CHECKPOINTS));
+}
 
 export async function waitStable(opts: WaitStableOptions): Promise<RolloutSnapshot> {
   if (patched(WATCH_PATCH)) return await watchUntilSettled(opts);
@@ -41,23 +47,27 @@ async function watchUntilSettled(opts: WaitStableOptions): Promise<RolloutSnapsh
   const until = opts.until ?? 'completed';
   const started = Date.now();
   const deadline = started + opts.timeoutMs;
-  const stretch = Math.max(MIN_CHECKPOINT_MS, Math.ceil(opts.timeoutMs / MAX_CHECKPOINTS));
+  const stretch = watchStretchMs(opts.timeoutMs);
   let seen: string | undefined;
   for (;;) {
-    const returnBy = new Date(Math.min(deadline, Date.now() + stretch)).toISOString();
+    const returnByMs = Math.min(deadline, Date.now() + stretch);
     const snapshot = await opts.watch({
       ...opts.rollout,
-      returnBy,
+      returnBy: new Date(returnByMs).toISOString(),
       pollIntervalMs: opts.pollIntervalMs,
       ...(seen ? { seen } : {}),
     });
     opts.onSnapshot(snapshot);
+    const news = milestone(snapshot) !== seen;
     seen = milestone(snapshot);
     if (snapshot.state === until) return snapshot;
     if (isBad(snapshot, until)) {
       throw ApplicationFailure.nonRetryable(describeRolloutFailure(opts.rollout, snapshot), ErrorType.rolloutFailed);
     }
     if (snapshot.state === 'paused' && opts.onPaused) await opts.onPaused(snapshot);
+    // A watch that came back early with nothing new (a retry on a worker that lost the first) waits out its stretch
+    // on a durable timer: however the activity behaves, a wait makes at most one call per stretch plus its news.
+    else if (!news && Date.now() < returnByMs) await sleep(returnByMs - Date.now());
     if (Date.now() >= deadline) {
       throw ApplicationFailure.nonRetryable(
         `rollout of ${opts.rollout.service} did not ${until === 'completed' ? 'become stable' : 'roll back'} within ${Math.round(opts.timeoutMs / 1000)} s: ${counts(snapshot)}${latestEvent(snapshot)}`,

@@ -6,6 +6,7 @@ import type { DeployActivities } from '../../src/shared/activities.js';
 import type { DeployInput, DeployResult } from '../../src/shared/types.js';
 import { deploy } from '../../src/workflows/deploy.js';
 import { ErrorType } from '../../src/shared/errors.js';
+import { LIMITS } from '../../src/shared/validate.js';
 import { DIGEST, NEW, PREVIOUS, SHA, fakeActivities, input, nonRetryable, snapshot } from './fakes.js';
 
 let env: TestWorkflowEnvironment;
@@ -131,6 +132,14 @@ describe('the deploy workflow', () => {
     expect(result.status).toBe('rolled_back');
     expect(result.error?.type).toBe(ErrorType.rolloutTimeout);
     expect(result.error?.message).toContain('did not become stable within 5 s');
+  });
+
+  test('options beyond the bounds are refused before anything runs, naming the field', async () => {
+    const acts = fakeActivities();
+    const result = await run(acts, input({ options: { stableTimeoutMs: LIMITS.stableTimeoutMs.max + 1 } }));
+    expect(result.status).toBe('failed');
+    expect(result.error?.message).toBe('invalid options.stableTimeoutMs: 86400001 ms is outside 1 s to 1 d');
+    expect(acts.calls).toEqual([]);
   });
 
   test('a transient error is retried and the deploy still succeeds', async () => {

@@ -1,5 +1,4 @@
 /** Scripted activities for workflow tests: a happy pipeline by default, with any step replaceable. */
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DeployActivities } from '../../src/shared/activities.js';
 import { isFinal, milestone } from '../../src/shared/rollout.js';
@@ -138,24 +137,27 @@ export function fakeActivities(overrides: Partial<DeployActivities> = {}): Deplo
   const wrapped = Object.fromEntries(
     Object.entries(merged).map(([name, fn]) => [name, rec(name, fn)]),
   ) as unknown as DeployActivities;
-  // Like the real one, the fake watch reads (through checkRollout, so tests script rollouts in one place) until news;
-  // it gives up after a few reads, because a time-skipping server's clock is not the activity's.
-  if (!overrides.watchRollout) {
-    wrapped.watchRollout = async (i) => {
-      const ctx = Context.current();
-      for (let n = 0; ; n += 1) {
-        ctx.heartbeat();
-        if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-        const s = await wrapped.checkRollout(i);
-        if (isFinal(s) || milestone(s) !== i.seen || n >= 2) return s;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
-  }
+  if (!overrides.watchRollout) wrapped.watchRollout = watchWith(wrapped.checkRollout, 200);
   return Object.assign(wrapped, {
     calls,
     count: (name: string) => calls.filter((c) => c.name === name).length,
   });
+}
+
+/**
+ * A fake watch that reads (through `check`, so tests script rollouts in one place) until news or its returnBy, like
+ * the real one, but for at most `capMs` of real time: a time-skipping server's clock runs ahead of the activity's, so
+ * there the workflow's timer waits out the rest. No heartbeats: that server does not skip time while one heartbeats.
+ */
+export function watchWith(check: DeployActivities['checkRollout'], capMs: number): DeployActivities['watchRollout'] {
+  return async (i) => {
+    const giveUp = Math.min(Date.parse(i.returnBy), Date.now() + capMs);
+    for (;;) {
+      const s = await check(i);
+      if (isFinal(s) || milestone(s) !== i.seen || Date.now() >= giveUp) return s;
+      await new Promise((r) => setTimeout(r, Math.min(i.pollIntervalMs, 100)));
+    }
+  };
 }
 
 export const nonRetryable = (message: string, type: string) => ApplicationFailure.nonRetryable(message, type);

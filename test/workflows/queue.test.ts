@@ -9,7 +9,7 @@ import type { DeployActivities } from '../../src/shared/activities.js';
 import type { DeployResult, DeployTarget, RolloutSnapshot } from '../../src/shared/types.js';
 import type { QueueRequest } from '../../src/workflows/messages.js';
 import { startDevServer, workflowBundle, type DevServer } from '../support/temporal.js';
-import { PREVIOUS, fakeActivities, observed, snapshot } from './fakes.js';
+import { PREVIOUS, fakeActivities, observed, snapshot, watchWith } from './fakes.js';
 
 let server: DevServer;
 let client: Client;
@@ -86,6 +86,8 @@ function fakeService(rolloutMs: number) {
         : snapshot('in_progress', 1);
     },
   });
+  // A real dev server: the workflow's clock is the activity's, so the watch can wait for its returnBy like the real one.
+  acts.watchRollout = watchWith(acts.checkRollout, Infinity);
   return { acts, updates, builds, running: () => running, shaOf };
 }
 
@@ -110,7 +112,7 @@ async function withQueueWorker<T>(
   return await worker.runUntil(fn(target, taskQueue));
 }
 
-const options = { pollIntervalMs: 200, stableTimeoutMs: 60_000 };
+const options = { pollIntervalMs: 1000, stableTimeoutMs: 60_000 };
 
 async function request(tq: string, req: QueueRequest) {
   return await requestDeploy({ client, taskQueue: tq, request: req });

@@ -1,0 +1,66 @@
+/**
+ * No deploy can outgrow Temporal's history: the longest allowed waits, on a time-skipping server of their own (a
+ * server other tests used may hold its clock while activities they abandoned time out).
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { LIMITS } from '../../src/shared/validate.js';
+import { deploy } from '../../src/workflows/deploy.js';
+import { MAX_CHECKPOINTS } from '../../src/workflows/wait-stable.js';
+import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
+import { NEW, fakeActivities, input, snapshot } from './fakes.js';
+
+let env: TestWorkflowEnvironment;
+
+beforeAll(async () => {
+  env = await timeSkippingEnv();
+  await workflowBundle();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+async function runAndCount(acts: ReturnType<typeof fakeActivities>, args: Parameters<typeof deploy>[0]) {
+  const taskQueue = `bound-${Date.now()}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: acts,
+  });
+  return await worker.runUntil(async () => {
+    const handle = await env.client.workflow.start(deploy, { taskQueue, workflowId: taskQueue, args: [args] });
+    const result = await handle.result();
+    return { result, events: (await handle.fetchHistory()).events?.length ?? 0 };
+  });
+}
+
+describe('the history of the longest deploy', () => {
+  test('a rollout that hangs for the longest allowed stable timeout: one watch per stretch at most, then a rollback', async () => {
+    const acts = fakeActivities({
+      checkRollout: async ({ taskDefinitionArn }) =>
+        taskDefinitionArn === NEW ? snapshot('in_progress', 1) : snapshot('completed'),
+    });
+    const longest = input({
+      options: { stableTimeoutMs: LIMITS.stableTimeoutMs.max, pollIntervalMs: LIMITS.pollIntervalMs.min },
+    });
+    const { result, events } = await runAndCount(acts, longest);
+    expect(result.status).toBe('rolled_back');
+    expect(result.error?.message).toContain('did not become stable within 86400 s');
+    const watches = acts.calls.filter((c) => c.name === 'watchRollout').length;
+    expect(watches).toBeLessThanOrEqual(MAX_CHECKPOINTS + 2);
+    // Temporal terminates a run at 51,200 events; a day-long wait stays two orders of magnitude below.
+    expect(events).toBeLessThan(600);
+  }, 300_000);
+
+  test('an approval that never comes within the longest allowed approval timeout ends the deploy in a handful of events', async () => {
+    const acts = fakeActivities();
+    const longest = input({
+      options: { requireApproval: true, approvalTimeoutMs: LIMITS.approvalTimeoutMs.max, stableTimeoutMs: 60_000 },
+    });
+    const { result, events } = await runAndCount(acts, longest);
+    expect(result.status).toBe('cancelled');
+    expect(result.approval?.comment).toBe('no approval within 168 h');
+    expect(events).toBeLessThan(150);
+  });
+});
