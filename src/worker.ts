@@ -3,6 +3,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { createActivities } from './activities/index.js';
+import { checkSandbox } from './activities/sandbox.js';
 import { readWorkerConfig } from './shared/config.js';
 import { connectOptions, readConnectionSettings } from './shared/connection.js';
 import { errorMessage } from './shared/errors.js';
@@ -17,6 +18,8 @@ function workflowsPath(): string {
 async function main(): Promise<void> {
   const config = readWorkerConfig(process.env, process.cwd());
   const settings = readConnectionSettings(process.env);
+  // Before polling: a worker that cannot sandbox the code it deploys refuses to start instead of running it bare.
+  const sandboxLine = await checkSandbox(config);
   await checkNamespace(settings);
   const connection = await NativeConnection.connect(connectOptions(settings));
   try {
@@ -30,6 +33,7 @@ async function main(): Promise<void> {
       maxConcurrentActivityTaskExecutions: Number(process.env.DEPLOY_MAX_ACTIVITIES ?? 20),
       shutdownGraceTime: '30 seconds',
     });
+    console.error(`worker: ${sandboxLine}`);
     console.error(
       `worker: polling ${settings.namespace}/${settings.taskQueue} on ${settings.address} (pid ${process.pid})`,
     );

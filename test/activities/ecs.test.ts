@@ -9,7 +9,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { ecsActivities, type EcsActivities } from '../../src/activities/ecs.js';
 import { toTemplate } from '../../src/activities/ecs-taskdef.js';
-import type { WorkerConfig } from '../../src/shared/config.js';
+import { WORKER_DEFAULTS, type WorkerConfig } from '../../src/shared/config.js';
 import { ErrorType } from '../../src/shared/errors.js';
 import { TAG_DEPLOY_ID, TAG_SHA } from '../../src/shared/names.js';
 import type { CheckRolloutInput, RegisterInput, RolloutSnapshot } from '../../src/shared/types.js';
@@ -47,6 +47,7 @@ beforeAll(async () => {
     cacheDir: SHARED_CACHE_DIR,
     registryInsecure: false,
     imageBuilder: 'auto',
+    sandbox: WORKER_DEFAULTS.sandbox,
     taskQueue: 'test',
   };
   workspace = join(workDir, 'workspaces', deployId);
