@@ -13,7 +13,15 @@ import type { ImageBuilder, WorkerConfig } from '../shared/config.js';
 import { ErrorType } from '../shared/errors.js';
 import type { DiscardImageInput, DiscardImageResult, PackageInput, PackageResult } from '../shared/types.js';
 import { ValidationError, validateSha } from '../shared/validate.js';
-import { carried, describeFailure, runCommand, withHeartbeat, workerPath, type CommandOutput } from './command.js';
+import {
+  carried,
+  describeFailure,
+  runCommand,
+  tail,
+  withHeartbeat,
+  workerPath,
+  type CommandOutput,
+} from './command.js';
 import { AWS_CLIENT_RETRY, awsFailure } from './aws-errors.js';
 import { getRegistryAuth } from './ecr.js';
 import { BINARY_PATH, goBuilder } from './go.js';
@@ -234,7 +242,10 @@ async function chooseBuilder(wanted: ImageBuilder): Promise<'docker' | 'buildah'
 /** buildah's `Error:` lines say what in the Dockerfile failed; the progress lines before them do not. */
 function buildError(out: CommandOutput): string {
   const errors = out.stderr.split('\n').filter((l) => /^(Error|error)\b/.test(l.trim()));
-  return errors.length > 0 ? carried(errors.join('\n')) : describeFailure(out, 10);
+  if (errors.length === 0) return describeFailure(out, 10);
+  // A failed RUN step says why on stdout, just before the error.
+  const said = tail(out.stdout, 10);
+  return carried(said ? `${errors.join('\n')}\n${said}` : errors.join('\n'));
 }
 
 /** ECR removes images through its API; its registry endpoint does not take DELETE. */
