@@ -1,6 +1,6 @@
 /** The Go steps: build the static linux binary that gets shipped, and run the app's tests, both in the sandbox. */
 import { ApplicationFailure } from '@temporalio/activity';
-import { mkdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { WorkerConfig } from '../shared/config.js';
 import { ErrorType } from '../shared/errors.js';
@@ -49,7 +49,9 @@ export function goBuilder(config: WorkerConfig, box: Sandbox = sandbox(config)) 
       const binaryPath = resolve(workspace, BINARY_PATH);
       // A checkout may carry a build/ of its own (even a build/app that links elsewhere): start from nothing.
       await rm(resolve(workspace, 'build'), { recursive: true, force: true });
-      await mkdir(resolve(workspace, 'build'), { mode: 0o755 });
+      await mkdir(resolve(workspace, 'build'));
+      // Readable by the image user, whatever the worker's umask.
+      await chmod(resolve(workspace, 'build'), 0o755);
       // go writes into the step's own out directory; the worker copies the result into the workspace, so the
       // binary that is hashed, tested against and packaged is root's, and nothing in a sandbox can change it.
       const { output, collected } = await step(

@@ -60,8 +60,9 @@ export function goEnv(i: GoEnvInput): Record<string, string> {
     // Never download a toolchain mid-deploy: a go.mod asking for a newer Go fails with a clear message instead.
     GOTOOLCHAIN: 'local',
     GOFLAGS: '-buildvcs=false',
-    GOPROXY: 'off',
   };
+  // The download uses the worker's proxy, or Go's default one; builds and tests none.
+  if (!i.download) env.GOPROXY = 'off';
   for (const name of i.download ? [...GO_SETTINGS, ...DOWNLOAD_SETTINGS] : GO_SETTINGS) {
     const value = i.worker[name];
     if (value !== undefined && value !== '') env[name] = value;
@@ -118,13 +119,14 @@ export function bwrapArgs(i: BwrapInput, command: string[]): string[] {
       ...(root.linkTo !== undefined ? ['--symlink', root.linkTo, root.path] : ['--ro-bind', root.path, root.path]),
     );
   }
+  // Directories bubblewrap creates on its own are 0700 root: the sandbox user must be able to pass through.
+  args.push('--perms', '0755', '--dir', '/etc');
   for (const path of i.etc) args.push('--ro-bind-try', path, path);
   args.push(
     '--proc',
     '/proc',
     '--dev',
     '/dev',
-    // Directories bubblewrap creates on its own are 0700 root: the sandbox user must be able to pass through.
     ...['--perms', '0755', '--dir', '/sandbox', '--perms', '0755', '--dir', '/sandbox/cache'],
     ...['--ro-bind', i.goroot, IN_SANDBOX.goroot],
     ...['--ro-bind', i.workspace, IN_SANDBOX.src],

@@ -101,7 +101,9 @@ export function sandbox(config: WorkerConfig) {
   async function stepDir(owner: Ids | undefined, subdirs: string[]): Promise<string> {
     // The worker's pid in the name: a later worker removes what a dead one left (see removeStale).
     const dir = join(root, `${process.pid}-${randomUUID()}`);
-    await mkdir(dir, { mode: 0o711 });
+    await mkdir(dir);
+    // Explicit: a worker started with umask 077 would otherwise lock the image user out.
+    await chmod(dir, 0o711);
     for (const sub of subdirs) {
       await mkdir(join(dir, sub), { mode: 0o700 });
       if (owner) await chown(join(dir, sub), owner.uid, owner.gid);

@@ -46,6 +46,7 @@ describe('goEnv', () => {
     const env = goEnv({ paths, goBin: '/g', download: true, worker });
     expect(env).toMatchObject({ GOPROXY: 'https://proxy.example.com', HTTPS_PROXY: worker.HTTPS_PROXY });
     expect(env.AWS_SECRET_ACCESS_KEY).toBeUndefined();
+    expect(goEnv({ paths, goBin: '/g', download: true, worker: {} }).GOPROXY).toBeUndefined();
   });
 
   test('never takes GOFLAGS from the worker, which could name a -toolexec program', () => {
@@ -90,6 +91,10 @@ describe('bwrapArgs', () => {
     ]);
     expect(pairs(args, '--symlink')).toEqual([['usr/bin', '/bin']]);
     expect(args).toEqual(expect.arrayContaining(['--unshare-pid', '--die-with-parent', '--new-session']));
+    // bubblewrap makes missing parents 0700 root: the sandbox user could not read /etc/ssl through them.
+    for (const dir of ['/etc', '/sandbox', '/sandbox/cache']) {
+      expect(args.join(' ')).toContain(`--perms 0755 --dir ${dir}`);
+    }
   });
 
   test('runs the command as the sandbox user with every capability dropped, in the workspace directory', () => {

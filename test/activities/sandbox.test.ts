@@ -233,6 +233,40 @@ describe('DEPLOY_SANDBOX_NETWORK', () => {
   );
 });
 
+describe('modules', () => {
+  it(
+    'are downloaded first, so a build and its tests need neither the module proxy nor, with network none, the network',
+    async () => {
+      const offline = goActivities(testConfig({ sandbox: { ...WORKER_DEFAULTS.sandbox, network: 'none' } }));
+      const ws = await workspace('sandbox-modules');
+      await writeFile(
+        join(ws, 'app/go.mod'),
+        'module example.com/hello\n\ngo 1.22\n\nrequire golang.org/x/text v0.14.0\n',
+      );
+      await writeFile(
+        join(ws, 'app/go.sum'),
+        [
+          'golang.org/x/text v0.14.0 h1:ScX5w1eTa3QqT8oi6+ziP7dTV1S2+ALU0bI+0zXKWiQ=',
+          'golang.org/x/text v0.14.0/go.mod h1:18ZOQIKpY8NJVqYksKHtTdi31H5itFRjB5/qKTNYzSU=',
+          '',
+        ].join('\n'),
+      );
+      await writeFile(
+        join(ws, 'app/language_test.go'),
+        'package main\n\nimport (\n\t"testing"\n\n\t"golang.org/x/text/language"\n)\n\n' +
+          'func TestUsesAModule(t *testing.T) {\n\tif language.English.String() != "en" {\n\t\tt.Fatal("no English")\n\t}\n}\n',
+      );
+
+      const built = await runActivity(offline.buildApp, ref(ws));
+      const tested = await runActivity(offline.testApp, ref(ws));
+
+      expect(built.binarySha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(tested.passed).toBe(6);
+    },
+    COLD_GO_BUILD_MS,
+  );
+});
+
 describe('output a failing test prints', () => {
   it(
     'reaches the error with workflow commands defused, each line capped, and no credential of the worker',
