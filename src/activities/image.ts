@@ -148,7 +148,7 @@ export function imageActivities(config: WorkerConfig) {
         imageRef,
         secrets: secretsOf(auth),
         // buildah's build runs as the image user; Docker's runs in the daemon.
-        asBuilder: (cmd) => (buildStep ? { ...buildStep.command(cmd.file, cmd.args) } : cmd),
+        asBuilder: (cmd) => (buildStep ? buildStep.command(cmd.file, cmd.args) : cmd),
         beforePush: async () => {
           if (!buildStep) return;
           // The worker's own copy, never through a link the image user could have left, then the credentials.
