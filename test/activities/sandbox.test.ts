@@ -4,7 +4,7 @@
  */
 import { execa, execaSync } from 'execa';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { basename, join } from 'node:path';
 import { goActivities } from '../../src/activities/go.js';
@@ -96,6 +96,55 @@ describe('a commit whose tests look for the worker credentials', () => {
       expect(run.stdout).toContain(`probe found readable: ${join(home, '.aws/credentials')}`);
       // It names what it found; the values never appear.
       for (const value of Object.values(FAKE_WORKER_SECRETS)) expect(run.stdout).not.toContain(value);
+    },
+    COLD_GO_BUILD_MS,
+  );
+});
+
+describe('DEPLOY_SANDBOX=off', () => {
+  it(
+    'runs tests as the worker, which can read its files, but still with none of its environment',
+    async () => {
+      // The worker's own warm Go cache, so the sandbox's (owned by its user) gets no root-owned entries.
+      const cacheDir = await mkdtemp(join(config.workDir, 'cache-off-'));
+      cleanup.push(cacheDir);
+      await symlink(join(savedEnv.HOME ?? '/root', '.cache/go-build'), join(cacheDir, 'go-build'));
+      const off = goActivities(testConfig({ cacheDir, sandbox: { ...WORKER_DEFAULTS.sandbox, enabled: false } }));
+      const secretsDir = await mkdtemp(join(config.workDir, 'image-'));
+      cleanup.push(secretsDir);
+      await writeFile(join(secretsDir, 'auth.json'), '{"auths":{}}', { mode: 0o600 });
+      const ws = await workspace('sandbox-off');
+      await writeFile(
+        join(ws, 'app/whoami_test.go'),
+        [
+          'package main',
+          '',
+          'import (',
+          '\t"os"',
+          '\t"strings"',
+          '\t"testing"',
+          ')',
+          '',
+          'func TestWhatTheWorkerShows(t *testing.T) {',
+          '\tnames := 0',
+          '\tfor _, kv := range os.Environ() {',
+          '\t\tif strings.HasPrefix(kv, "AWS_") || strings.HasPrefix(kv, "TEMPORAL_") || strings.HasPrefix(kv, "DEPLOY_") {',
+          '\t\t\tnames++',
+          '\t\t}',
+          '\t}',
+          `\t_, err := os.ReadFile(${JSON.stringify(join(secretsDir, 'auth.json'))})`,
+          '\tt.Fatalf("uid %d, %d credential variables, auth file readable: %v", os.Getuid(), names, err == nil)',
+          '}',
+          '',
+        ].join('\n'),
+      );
+      Object.assign(process.env, FAKE_WORKER_SECRETS);
+      try {
+        const err = await failureOf(runActivity(off.testApp, ref(ws)));
+        expect(err.message).toContain('uid 0, 0 credential variables, auth file readable: true');
+      } finally {
+        process.env = { ...savedEnv };
+      }
     },
     COLD_GO_BUILD_MS,
   );
