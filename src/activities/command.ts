@@ -13,7 +13,7 @@ export interface CommandInput {
   file: string;
   args: string[];
   cwd?: string;
-  /** The child's whole environment (see childEnv), unless inheritEnv. */
+  /** The child's whole environment (give it a PATH), unless inheritEnv. */
   env?: Record<string, string>;
   /**
    * Adds the worker's environment. Only for trusted tools that need the worker's credentials and run nothing from

@@ -141,7 +141,7 @@ export function sourceActivities(config: WorkerConfig) {
 }
 
 /**
- * Makes a checkout readable, and not writable, by everyone but root, whatever the worker's umask: the sandbox users
+ * Makes a checkout readable by everyone and writable by root only, whatever the worker's umask: the sandbox users
  * build from it. `chmod -R` leaves symbolic links met on the way alone, so none can point it outside the tree.
  */
 async function readableByAll(dir: string): Promise<void> {
