@@ -34,6 +34,7 @@ lint: install
 	npm run --silent lint
 	npm run --silent format:check
 	cd app && test -z "$$(gofmt -l .)" && go vet ./...
+	test -z "$$(gofmt -l test/fixtures)"
 	.tools/bin/actionlint
 
 # Suites that start a whole local stack run one at a time; the rest run in parallel.

@@ -12,6 +12,8 @@ apt_pkgs=()
 command -v buildah >/dev/null || apt_pkgs+=("buildah=$BUILDAH_DEB_VERSION")
 command -v docker-registry >/dev/null || apt_pkgs+=("docker-registry=$DOCKER_REGISTRY_DEB_VERSION")
 command -v skopeo >/dev/null || apt_pkgs+=("skopeo=$SKOPEO_DEB_VERSION")
+command -v bwrap >/dev/null || apt_pkgs+=("bubblewrap=$BUBBLEWRAP_DEB_VERSION")
+command -v newuidmap >/dev/null || apt_pkgs+=("uidmap=$UIDMAP_DEB_VERSION")
 # Chromium follows Debian's security updates, so it is not pinned: an old build disappears from the archive.
 if [ "$with_browser" = 1 ] && ! command -v chromium >/dev/null; then apt_pkgs+=(chromium); fi
 if [ "${#apt_pkgs[@]}" -gt 0 ]; then
@@ -19,6 +21,23 @@ if [ "${#apt_pkgs[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}" >/dev/null
+fi
+
+# The sandbox's users (src/shared/config.ts has the names): one runs Go builds and tests and owns the Go caches, the
+# other runs rootless buildah, whose Dockerfile RUN steps use its subordinate ids. Neither can log in.
+add_user() {
+  id -u "$1" >/dev/null 2>&1 && return 0
+  echo "install-tools: creating system user $1"
+  useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$1"
+}
+add_user deploy-sandbox
+add_user deploy-image
+if ! grep -q '^deploy-image:' /etc/subuid 2>/dev/null || ! grep -q '^deploy-image:' /etc/subgid 2>/dev/null; then
+  # The first 65536 ids after every range already given out, and never below 100000.
+  start=$(cat /etc/subuid /etc/subgid 2>/dev/null | awk -F: 'BEGIN { m = 100000 } $2 + $3 > m { m = $2 + $3 } END { print m }')
+  echo "install-tools: subordinate ids $start-$((start + 65535)) for deploy-image"
+  grep -q '^deploy-image:' /etc/subuid 2>/dev/null || usermod --add-subuids "$start-$((start + 65535))" deploy-image
+  grep -q '^deploy-image:' /etc/subgid 2>/dev/null || usermod --add-subgids "$start-$((start + 65535))" deploy-image
 fi
 
 venv="$root/.tools/venv"

@@ -22,6 +22,10 @@ stack_prepare() {
   [ -x "$bin/temporal" ] || { echo "stack: tools missing; run scripts/install-tools.sh" >&2; exit 1; }
   [ -f "$root/dist/worker.js" ] || { echo "stack: dist/ missing; run npm run build" >&2; exit 1; }
   mkdir -p "$stack/logs" "$stack/registry"
+  # Files here hold credentials (env, the registry's htpasswd and secret): only root reads them. The directory stays
+  # passable, so the sandbox's image user reaches the worker's step directories under $stack/work/sandbox.
+  umask 077
+  chmod 711 "$stack"
   : >"$stack/pids"
 }
 

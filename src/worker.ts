@@ -3,6 +3,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { createActivities } from './activities/index.js';
+import { checkSandbox } from './activities/sandbox.js';
 import { removeLeftoverSecrets } from './activities/workdir.js';
 import { readWorkerConfig } from './shared/config.js';
 import { connectOptions, readConnectionSettings } from './shared/connection.js';
@@ -24,6 +25,8 @@ async function main(): Promise<void> {
   if (removed.length > 0) {
     console.error(`worker: removed ${removed.length} credential directories left by an interrupted push`);
   }
+  // Before polling: a worker that cannot sandbox the code it deploys refuses to start instead of running it bare.
+  const sandboxLine = await checkSandbox(config);
   await checkNamespace(settings);
   const connection = await NativeConnection.connect(connectOptions(settings));
   try {
@@ -37,6 +40,7 @@ async function main(): Promise<void> {
       maxConcurrentActivityTaskExecutions: Number(process.env.DEPLOY_MAX_ACTIVITIES ?? 20),
       shutdownGraceTime: '30 seconds',
     });
+    console.error(`worker: ${sandboxLine}`);
     console.error(
       `worker: polling ${settings.namespace}/${settings.taskQueue} on ${settings.address} (pid ${process.pid})`,
     );

@@ -1,10 +1,9 @@
 /** Task-definition templates: loading, replacing the image, Fargate sizes, and the diff a person reviews. */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { relative, resolve } from 'node:path';
 import type { RegisterTaskDefinitionCommandInput, TaskDefinition } from '@aws-sdk/client-ecs';
 import { errorMessage } from '../shared/errors.js';
 import { ValidationError } from '../shared/validate.js';
+import { readRepoFile } from './repo-files.js';
 
 export type TaskDefinitionTemplate = RegisterTaskDefinitionCommandInput;
 
@@ -48,20 +47,12 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** Reads `${workspace}/${path}`; accepts a bare task definition or `describe-task-definition` output. */
+/**
+ * Reads `${workspace}/${path}`; accepts a bare task definition or `describe-task-definition` output. The file must be
+ * a regular file inside the checkout, read without following a symbolic link, of at most MAX_REPO_FILE_BYTES.
+ */
 export async function loadTemplate(workspace: string, path: string): Promise<TaskDefinitionTemplate> {
-  const file = resolve(workspace, path);
-  if (relative(workspace, file).startsWith('..')) {
-    throw new ValidationError('taskDefinitionPath', `"${path}" is outside the repository`);
-  }
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    const why = missing ? 'does not exist in the repository at this commit' : `cannot be read: ${errorMessage(err)}`;
-    throw new ValidationError('taskDefinitionPath', `"${path}" ${why}`);
-  }
+  const text = await readRepoFile(workspace, path, { field: 'taskDefinitionPath' });
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -1,52 +1,87 @@
-/** The Go steps: build the static linux binary that gets shipped, and run the app's tests. */
+/** The Go steps: build the static linux binary that gets shipped, and run the app's tests, both in the sandbox. */
 import { ApplicationFailure } from '@temporalio/activity';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { WorkerConfig } from '../shared/config.js';
 import { ErrorType } from '../shared/errors.js';
 import type { BuildInput, BuildResult, TestInput, TestResult } from '../shared/types.js';
-import { describeFailure, runCommand, tail, withHeartbeat, type CommandOutput } from './command.js';
+import { carried, describeFailure, withHeartbeat, type CommandOutput } from './command.js';
 import { formatFailures, hasFailures, parseGoTestEvents } from './go-test-report.js';
+import { copyRegular } from './repo-files.js';
+import { sandbox, type GoStep, type Sandbox } from './sandbox.js';
 import { sourceCheckouts } from './source.js';
 
 /** Where the binary goes inside the workspace; the Dockerfile copies it from there. */
 export const BINARY_PATH = 'build/app';
 
+/** The Go module inside the workspace. */
+const APP_DIR = 'app';
+
 /**
  * Builds the app in `workspace` into build/app. Reproducible (-trimpath, no VCS stamp, the worker's own toolchain),
  * so any worker that builds the same commit gets the same bytes: packaging relies on that.
+ *
+ * Every step runs in the sandbox. Only steps that run nothing from the repository (the module download, compiling)
+ * may write the shared Go caches; the test run reads them and cannot change what later deploys build.
  */
-export function goBuilder(config: WorkerConfig) {
-  // Build and test share one environment, so the test run reuses what the build compiled.
-  const env = {
-    CGO_ENABLED: '0',
-    GOOS: 'linux',
-    GOARCH: 'amd64',
-    GOCACHE: resolve(config.cacheDir, 'go-build'),
-    GOMODCACHE: resolve(config.cacheDir, 'go-mod'),
-    // Never download a toolchain mid-deploy: a go.mod asking for a newer Go fails with a clear message instead.
-    GOTOOLCHAIN: 'local',
-    GOFLAGS: '-buildvcs=false',
-  };
-  const go = (args: string[], cwd: string): Promise<CommandOutput> => runCommand({ file: 'go', args, cwd, env });
+export function goBuilder(config: WorkerConfig, box: Sandbox = sandbox(config)) {
+  const step = <T = never>(
+    workspace: string,
+    s: Omit<GoStep, 'workspace' | 'dir'>,
+    collect?: (outDir: string, output: CommandOutput) => Promise<T>,
+  ) => box.go<T>({ workspace, dir: APP_DIR, ...s }, collect);
+
+  /** Fetches the modules go.mod names, so builds and tests need no module proxy (and, if so set, no network). */
+  async function download(workspace: string): Promise<void> {
+    const { output } = await step(workspace, { args: () => ['mod', 'download'], writeCache: true, download: true });
+    if (output.spawnError) throw noGo('download modules', output);
+    if (output.exitCode !== 0) {
+      throw new Error(
+        `failed to download the app's Go modules: ${describeFailure(output)}; check go.mod and go.sum, ` +
+          'and that the worker reaches the module proxy (GOPROXY)',
+      );
+    }
+  }
 
   return {
-    go,
     async build(workspace: string): Promise<BuildResult> {
+      await download(workspace);
       const binaryPath = resolve(workspace, BINARY_PATH);
-      await mkdir(resolve(workspace, 'build'), { recursive: true });
-      const out = await go(['build', '-trimpath', '-o', binaryPath, '.'], resolve(workspace, 'app'));
-      if (out.spawnError)
-        throw new Error(`failed to build app: ${describeFailure(out)}; is Go installed on the worker?`);
-      if (out.exitCode !== 0) {
+      // A checkout may carry a build/ of its own (even a build/app that links elsewhere): start from nothing.
+      await rm(resolve(workspace, 'build'), { recursive: true, force: true });
+      await mkdir(resolve(workspace, 'build'));
+      // Readable by the image user, whatever the worker's umask.
+      await chmod(resolve(workspace, 'build'), 0o755);
+      // go writes into the step's own out directory; the worker copies the result into the workspace, so the
+      // binary that is hashed, tested against and packaged is root's, and nothing in a sandbox can change it.
+      const { output, collected } = await step(
+        workspace,
+        { args: (p) => ['build', '-trimpath', '-o', `${p.out}/app`, '.'], writeCache: true },
+        async (outDir, out) => (out.exitCode === 0 ? copyRegular(join(outDir, 'app'), binaryPath, 0o755) : undefined),
+      );
+      if (output.spawnError) throw noGo('build app', output);
+      if (output.exitCode !== 0 || collected === undefined) {
         throw ApplicationFailure.nonRetryable(
-          `failed to build app: ${compilerErrors(out.stderr)}; fix the code at this commit and deploy again`,
+          `failed to build app: ${compilerErrors(output.stderr)}; fix the code at this commit and deploy again`,
           ErrorType.compile,
         );
       }
-      return { binaryPath, binarySha256: await sha256File(binaryPath) };
+      return { binaryPath, binarySha256: collected };
+    },
+
+    /** Runs the tests; returns go test's output whatever the result. */
+    async test(workspace: string): Promise<CommandOutput> {
+      await download(workspace);
+      if (box.enabled) {
+        // Compiles the test binaries, and vets the packages, into the shared cache without running anything from
+        // the repository, so the run below finds both there instead of redoing them in its throwaway overlay for
+        // every deploy. Failures here (a test that does not compile) show again in the run, which reports them.
+        await step(workspace, { args: (p) => ['test', '-c', '-o', `${p.tmp}/tests/`, './...'], writeCache: true });
+        await step(workspace, { args: () => ['vet', './...'], writeCache: true });
+      }
+      const { output } = await step(workspace, { args: () => ['test', '-json', './...'], writeCache: false });
+      if (output.spawnError) throw noGo('test app', output);
+      return output;
     },
   };
 }
@@ -61,13 +96,11 @@ export function goActivities(config: WorkerConfig) {
 
     testApp: async (input: TestInput): Promise<TestResult> => {
       const workspace = await withHeartbeat(() => checkouts.ensure(input));
-      const out = await builder.go(['test', '-json', './...'], resolve(workspace, 'app'));
-      if (out.spawnError)
-        throw new Error(`failed to test app: ${describeFailure(out)}; is Go installed on the worker?`);
+      const out = await builder.test(workspace);
       const report = parseGoTestEvents(out.stdout);
       if (hasFailures(report)) {
         const type = report.buildFailures.length > 0 ? ErrorType.compile : ErrorType.testFailure;
-        throw ApplicationFailure.nonRetryable(`failed to test app: ${formatFailures(report)}`, type);
+        throw ApplicationFailure.nonRetryable(`failed to test app: ${carried(formatFailures(report))}`, type);
       }
       if (out.exitCode !== 0) {
         // go itself failed before any test ran (no go.mod, a bad pattern): only stderr says why.
@@ -78,14 +111,12 @@ export function goActivities(config: WorkerConfig) {
   };
 }
 
+function noGo(what: string, out: CommandOutput): Error {
+  return new Error(`failed to ${what}: ${describeFailure(out)}; are Go and bubblewrap installed on the worker?`);
+}
+
 /** The compiler's own lines, without the `# package` headers, so the message starts at the first error. */
 function compilerErrors(stderr: string): string {
   const lines = stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('# '));
-  return tail(lines.slice(0, 20).join('\n'), 20) || 'go build failed without output';
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  return carried(lines.slice(0, 20).join('\n')) || 'go build failed without output';
 }

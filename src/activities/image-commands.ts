@@ -14,11 +14,18 @@ export interface Command {
 }
 
 export interface ImageCommands {
-  /** Docker only: stores the login in a private DOCKER_CONFIG dir. */
+  /**
+   * What builds the image from the Dockerfile, with no registry credentials anywhere in reach. buildah: the build,
+   * then an archive of the image in the step's own directory, both run as the sandbox's image user. Docker: the
+   * build, whose RUN steps run in the daemon's containers.
+   */
+  build: Command[];
+  /** Docker only: after the build, so nothing the Dockerfile runs (a BuildKit frontend) can ask for the token. */
   login?: Command;
-  build: Command;
+  /** Run by the worker with the credentials: buildah's archive through skopeo, or docker push. */
   push: Command;
-  remove: Command;
+  /** Docker only: the local image. buildah's storage goes with its step directory. */
+  remove?: Command;
 }
 
 export interface ImageCommandInput {
@@ -30,57 +37,68 @@ export interface ImageCommandInput {
   insecure: boolean;
   username: string;
   password: string;
-  /** A private directory (mode 0700) for credentials and the digest file; removed after the push. */
+  /** A private directory (mode 0700, root) for credentials, the digest file and the image archive it pushes. */
   secretsDir: string;
-  /** buildah only: storage under the worker's own directory, so nothing global is touched. */
+  /** buildah only: the build step's storage, runtime directory and the archive it writes, all the image user's. */
   storageDir: string;
+  runDir: string;
+  archivePath: string;
   /** Written into the image as the DEPLOY_ID_LABEL, so a failed deploy can tell the image it pushed from others. */
   deployId: string;
-  /** Written as LABEL_BINARY_SHA256: a later deploy of the SHA reuses the image only when this matches. */
+  /** The tested binary the image holds, written as the BINARY_SHA256_LABEL. */
   binarySha256: string;
+  /** Environment of the docker CLI (its daemon settings, DOCKER_CONFIG=secretsDir), or of skopeo (PATH). */
+  toolEnv: Record<string, string>;
 }
 
 /** The image label naming the deploy that built it. */
 export const DEPLOY_ID_LABEL = LABEL_DEPLOY_ID;
+/** The image label holding the sha256 of the binary inside, the one the build stage produced and the tests ran. */
+export const BINARY_SHA256_LABEL = LABEL_BINARY_SHA256;
 
-/** buildah reads credentials from an auth file, never from its arguments, which any local user can read in /proc. */
+/**
+ * buildah builds and archives as the image user; the worker pushes the archive with skopeo. Credentials come from
+ * an auth file in the private secrets directory, never from arguments, which any local user can read in /proc.
+ */
 export function buildahCommands(i: ImageCommandInput): ImageCommands {
-  const global = ['--root', `${i.storageDir}/root`, '--runroot', `${i.storageDir}/run`, '--storage-driver', 'vfs'];
+  const global = ['--root', i.storageDir, '--runroot', `${i.runDir}/storage`, '--storage-driver', 'vfs'];
   return {
-    build: {
-      file: 'buildah',
-      // Docker format keeps HEALTHCHECK, which the OCI format drops.
-      args: [...global, 'bud', '--isolation', 'chroot', '--format', 'docker', ...dockerfileArgs(i)],
-    },
+    build: [
+      {
+        file: 'buildah',
+        // Docker format keeps HEALTHCHECK, which the OCI format drops; docker-archive keeps the format as built.
+        args: [...global, 'bud', '--isolation', 'chroot', '--format', 'docker', ...dockerfileArgs(i)],
+      },
+      { file: 'buildah', args: [...global, 'push', i.localTag, `docker-archive:${i.archivePath}:${i.localTag}`] },
+    ],
     push: {
-      file: 'buildah',
+      file: 'skopeo',
       args: [
-        ...global,
-        'push',
-        `--tls-verify=${String(!i.insecure)}`,
+        'copy',
+        `--dest-tls-verify=${String(!i.insecure)}`,
         '--authfile',
         authFilePath(i),
         '--digestfile',
         digestFilePath(i),
-        i.localTag,
+        `docker-archive:${pushedArchivePath(i)}`,
         `docker://${i.imageRef}`,
       ],
+      env: { ...i.toolEnv, HOME: i.secretsDir, TMPDIR: i.secretsDir },
     },
-    remove: { file: 'buildah', args: [...global, 'rmi', '--force', i.localTag] },
   };
 }
 
 /** Docker cannot be told to skip TLS per push: an insecure registry has to be in the daemon's own settings. */
 export function dockerCommands(i: ImageCommandInput): ImageCommands {
-  const env = { DOCKER_CONFIG: i.secretsDir };
+  const env = i.toolEnv;
   return {
+    build: [{ file: 'docker', args: ['build', ...dockerfileArgs(i)], env }],
     login: {
       file: 'docker',
       args: ['login', '--username', i.username, '--password-stdin', i.registry],
       env,
       stdin: i.password,
     },
-    build: { file: 'docker', args: ['build', ...dockerfileArgs(i)], env },
     push: { file: 'docker', args: ['push', i.imageRef], env },
     remove: { file: 'docker', args: ['rmi', '--force', i.imageRef], env },
   };
@@ -93,11 +111,16 @@ function dockerfileArgs(i: ImageCommandInput): string[] {
     '--label',
     `${DEPLOY_ID_LABEL}=${i.deployId}`,
     '--label',
-    `${LABEL_BINARY_SHA256}=${i.binarySha256}`,
+    `${BINARY_SHA256_LABEL}=${i.binarySha256}`,
     '-t',
     i.localTag,
     i.workspace,
   ];
+}
+
+/** The worker's own copy of the image user's archive: what skopeo pushes, out of that user's reach. */
+export function pushedArchivePath(i: Pick<ImageCommandInput, 'secretsDir'>): string {
+  return `${i.secretsDir}/image.tar`;
 }
 
 export function authFilePath(i: Pick<ImageCommandInput, 'secretsDir'>): string {

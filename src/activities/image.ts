@@ -1,7 +1,8 @@
 /**
  * The package step: put the tested binary into an image and push it as <registry>/<repository>:<sha>, once.
  * Credentials come from ECR at each attempt and stay in this process: in a 0700 directory, on stdin, never in
- * arguments, results, logs or error messages.
+ * arguments, results, logs or error messages. The build itself, which runs the Dockerfile, never has them: buildah
+ * builds as the sandbox's image user into an archive, which the worker then pushes.
  */
 import { BatchDeleteImageCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { ApplicationFailure, log } from '@temporalio/activity';
@@ -11,11 +12,19 @@ import { join, resolve } from 'node:path';
 import type { ImageBuilder, WorkerConfig } from '../shared/config.js';
 import { ErrorType } from '../shared/errors.js';
 import type { DiscardImageInput, DiscardImageResult, PackageInput, PackageResult } from '../shared/types.js';
-import { validateSha } from '../shared/validate.js';
-import { describeFailure, runCommand, withHeartbeat, type CommandOutput } from './command.js';
+import { ValidationError, validateSha } from '../shared/validate.js';
+import {
+  carried,
+  describeFailure,
+  runCommand,
+  tail,
+  withHeartbeat,
+  workerPath,
+  type CommandOutput,
+} from './command.js';
 import { AWS_CLIENT_RETRY, awsFailure } from './aws-errors.js';
 import { getRegistryAuth } from './ecr.js';
-import { BINARY_PATH, goBuilder, sha256File } from './go.js';
+import { BINARY_PATH, goBuilder } from './go.js';
 import {
   authFileContent,
   authFilePath,
@@ -25,6 +34,7 @@ import {
   digestFilePath,
   digestFromPushOutput,
   dockerCommands,
+  pushedArchivePath,
   pushFailure,
   secretsOf,
   type Command,
@@ -32,6 +42,9 @@ import {
 } from './image-commands.js';
 import { checked } from './input.js';
 import { deleteManifest, findManifest, readImage, type FindManifestInput } from './registry-api.js';
+import { checkRepoFile, copyRegular, sha256Regular } from './repo-files.js';
+import { sandbox, type ImageStep } from './sandbox.js';
+import { dockerEnv } from './sandbox-commands.js';
 import { sourceCheckouts } from './source.js';
 
 /** ECR repository names; the workflow validated them already, this keeps the URL and tag safe regardless. */
@@ -39,7 +52,8 @@ const REPOSITORY_RE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-
 
 export function imageActivities(config: WorkerConfig) {
   const checkouts = sourceCheckouts(config);
-  const go = goBuilder(config);
+  const box = sandbox(config);
+  const go = goBuilder(config, box);
 
   /**
    * The binary in the image must be the one the build stage hashed and the test stage tested. On another worker,
@@ -47,7 +61,7 @@ export function imageActivities(config: WorkerConfig) {
    */
   async function requireTestedBinary(workspace: string, expected: string): Promise<void> {
     const path = resolve(workspace, BINARY_PATH);
-    const present = await sha256File(path).catch(() => undefined);
+    const present = await sha256Regular(path);
     if (present === expected) return;
     log.info('the built binary is not on this worker; building it again', { workspace });
     const rebuilt = await go.build(workspace);
@@ -105,28 +119,43 @@ export function imageActivities(config: WorkerConfig) {
 
     const workspace = await checkouts.ensure(input);
     await requireTestedBinary(workspace, binarySha256);
+    await checkBuildFiles(workspace);
     const builder = await chooseBuilder(config.imageBuilder);
     await mkdir(config.workDir, { recursive: true });
     const secretsDir = await mkdtemp(join(config.workDir, 'image-'));
-    const commandInput = {
-      workspace,
-      localTag: builder === 'docker' ? imageRef : `localhost/deploy-${sha.slice(0, 12)}:${randomUUID().slice(0, 8)}`,
-      imageRef,
-      registry,
-      insecure,
-      username: auth.username,
-      password: auth.password,
-      secretsDir,
-      storageDir: resolve(config.workDir, 'containers'),
-      deployId: input.deployId,
-      binarySha256,
-    };
-    const commands = builder === 'docker' ? dockerCommands(commandInput) : buildahCommands(commandInput);
+    let step: ImageStep | undefined;
     try {
-      if (builder === 'buildah') {
-        await writeFile(authFilePath(commandInput), authFileContent(commandInput), { mode: 0o600 });
-      }
-      const pushed = await buildAndPush(commands, imageRef, secretsOf(auth));
+      step = builder === 'buildah' ? await box.imageStep() : undefined;
+      const commandInput = {
+        workspace,
+        localTag: builder === 'docker' ? imageRef : `localhost/deploy-${sha.slice(0, 12)}:${randomUUID().slice(0, 8)}`,
+        imageRef,
+        registry,
+        insecure,
+        username: auth.username,
+        password: auth.password,
+        secretsDir,
+        storageDir: step?.storage ?? '',
+        runDir: step?.run ?? '',
+        archivePath: step ? join(step.out, 'image.tar') : '',
+        deployId: input.deployId,
+        binarySha256,
+        toolEnv: builder === 'docker' ? dockerEnv(secretsDir, process.env) : { PATH: workerPath() },
+      };
+      const commands = builder === 'docker' ? dockerCommands(commandInput) : buildahCommands(commandInput);
+      const buildStep = step;
+      const pushed = await buildAndPush(commands, {
+        imageRef,
+        secrets: secretsOf(auth),
+        // buildah's build runs as the image user; Docker's runs in the daemon.
+        asBuilder: (cmd) => (buildStep ? buildStep.command(cmd.file, cmd.args) : cmd),
+        beforePush: async () => {
+          if (!buildStep) return;
+          // The worker's own copy, never through a link the image user could have left, then the credentials.
+          await copyRegular(commandInput.archivePath, pushedArchivePath(commandInput), 0o600);
+          await writeFile(authFilePath(commandInput), authFileContent(commandInput), { mode: 0o600 });
+        },
+      });
       const digest =
         builder === 'docker'
           ? digestFromPushOutput(pushed.stdout)
@@ -138,26 +167,57 @@ export function imageActivities(config: WorkerConfig) {
       };
     } finally {
       await rm(secretsDir, { recursive: true, force: true });
+      await step?.dispose();
     }
   }
 }
 
-/** Logs in (Docker), builds and pushes; once built, the local image is removed whatever happens. Returns the push output. */
-async function buildAndPush(commands: ImageCommands, imageRef: string, secrets: string[]): Promise<CommandOutput> {
-  const run = (cmd: Command): Promise<CommandOutput> => runCommand({ ...cmd, secrets });
-  if (commands.login) {
-    const login = await run(commands.login);
-    if (login.exitCode !== 0) throw pushFailure(imageRef, describeFailure(login));
-  }
-  const built = await run(commands.build);
-  if (built.exitCode !== 0) throw buildFailure(buildError(built));
+/**
+ * The files the image build reads from the checkout besides the context: a Dockerfile (or .dockerignore) committed
+ * as a link to a credential, or to /dev/zero, must not be read by a builder that runs as root (the docker CLI).
+ */
+async function checkBuildFiles(workspace: string): Promise<void> {
   try {
+    if (!(await checkRepoFile(workspace, 'Dockerfile', { field: 'Dockerfile' }))) {
+      throw new ValidationError('Dockerfile', '"Dockerfile" does not exist in the repository at this commit');
+    }
+    await checkRepoFile(workspace, '.dockerignore', { field: '.dockerignore' });
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      throw ApplicationFailure.nonRetryable(`failed to build image: ${err.message}`, ErrorType.invalidInput);
+    }
+    throw err;
+  }
+}
+
+interface BuildAndPushOptions {
+  imageRef: string;
+  secrets: string[];
+  /** The command as the builder runs it. */
+  asBuilder: (cmd: Command) => Command;
+  /** Runs between the build and the push: the credentials appear only now. */
+  beforePush: () => Promise<void>;
+}
+
+/** Builds, then (Docker) logs in and pushes; a Docker image built locally is removed whatever happens. */
+async function buildAndPush(commands: ImageCommands, o: BuildAndPushOptions): Promise<CommandOutput> {
+  const run = (cmd: Command): Promise<CommandOutput> => runCommand({ ...cmd, secrets: o.secrets });
+  try {
+    for (const cmd of commands.build) {
+      const built = await run(o.asBuilder(cmd));
+      if (built.exitCode !== 0) throw buildFailure(buildError(built));
+    }
+    await o.beforePush();
+    if (commands.login) {
+      const login = await run(commands.login);
+      if (login.exitCode !== 0) throw pushFailure(o.imageRef, describeFailure(login));
+    }
     const pushed = await run(commands.push);
-    if (pushed.exitCode !== 0) throw pushFailure(imageRef, describeFailure(pushed, 5));
+    if (pushed.exitCode !== 0) throw pushFailure(o.imageRef, describeFailure(pushed, 5));
     return pushed;
   } finally {
     // Best effort: a leftover local image costs disk, not correctness.
-    await run(commands.remove);
+    if (commands.remove) await run(commands.remove);
   }
 }
 
@@ -170,14 +230,22 @@ async function pushedDigest(i: Omit<FindManifestInput, 'tag'> & { sha: string })
 /** Docker when asked, or when `auto` finds a daemon that answers; buildah otherwise. */
 async function chooseBuilder(wanted: ImageBuilder): Promise<'docker' | 'buildah'> {
   if (wanted !== 'auto') return wanted;
-  const info = await runCommand({ file: 'docker', args: ['info', '--format', '{{.ServerVersion}}'], timeoutMs: 5_000 });
+  const info = await runCommand({
+    file: 'docker',
+    args: ['info', '--format', '{{.ServerVersion}}'],
+    env: dockerEnv('/nonexistent', process.env),
+    timeoutMs: 5_000,
+  });
   return info.exitCode === 0 ? 'docker' : 'buildah';
 }
 
 /** buildah's `Error:` lines say what in the Dockerfile failed; the progress lines before them do not. */
 function buildError(out: CommandOutput): string {
   const errors = out.stderr.split('\n').filter((l) => /^(Error|error)\b/.test(l.trim()));
-  return errors.length > 0 ? errors.join('\n') : describeFailure(out, 10);
+  if (errors.length === 0) return describeFailure(out, 10);
+  // A failed RUN step says why on stdout, just before the error.
+  const said = tail(out.stdout, 10);
+  return carried(said ? `${errors.join('\n')}\n${said}` : errors.join('\n'));
 }
 
 /** ECR removes images through its API; its registry endpoint does not take DELETE. */

@@ -1,13 +1,13 @@
 /** The source step: a bare mirror of the deployed repository, and one clean workspace per deploy. */
 import { ApplicationFailure, log } from '@temporalio/activity';
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { WorkerConfig } from '../shared/config.js';
 import { ErrorType } from '../shared/errors.js';
 import type { CheckoutInput, CheckoutResult, CleanupInput, WorkspaceRef } from '../shared/types.js';
 import { validateSha } from '../shared/validate.js';
-import { describeFailure, runCommand, withHeartbeat, type CommandOutput } from './command.js';
+import { describeFailure, runCommand, withHeartbeat, workerPath, type CommandOutput } from './command.js';
 import { repositoryAccess } from './git-auth.js';
 import { checked } from './input.js';
 
@@ -42,15 +42,19 @@ export function sourceCheckouts(config: WorkerConfig) {
   // A URL may carry a token (https://user:token@host/...): git gets it in its environment, never in its arguments.
   const access = repositoryAccess(config.sourceRepo, process.env);
   const repoShown = access.url;
-  const git = (args: string[], env?: Record<string, string>): Promise<CommandOutput> =>
-    runCommand({ file: 'git', args: ['--git-dir', mirror, ...args], secrets: access.secrets, ...(env ? { env } : {}) });
+  // git is the one tool that keeps the worker's environment: it fetches with the worker's credential helper or SSH
+  // agent, and runs nothing from the repository.
+  const git = (args: string[], env: Record<string, string> = {}): Promise<CommandOutput> =>
+    runCommand({ file: 'git', args: ['--git-dir', mirror, ...args], secrets: access.secrets, env, inheritEnv: true });
 
   const hasCommit = async (sha: string): Promise<boolean> =>
     (await git(['cat-file', '-e', `${sha}^{commit}`])).exitCode === 0;
 
   async function fetchSource(sha: string): Promise<void> {
-    const init = await runCommand({ file: 'git', args: ['init', '--quiet', '--bare', mirror] });
+    const init = await runCommand({ file: 'git', args: ['init', '--quiet', '--bare', mirror], inheritEnv: true });
     if (init.exitCode !== 0) throw new Error(`failed to create git mirror ${mirror}: ${describeFailure(init)}`);
+    // Its FETCH_HEAD names the source URL; nothing the sandbox users run needs to see it.
+    await chmod(mirror, 0o700);
     const fetched = await git(
       ['fetch', '--quiet', '--prune', '--tags', access.url, '+refs/heads/*:refs/heads/*'],
       access.env,
@@ -74,6 +78,8 @@ export function sourceCheckouts(config: WorkerConfig) {
     }
     const partial = `${workspace}.partial-${randomUUID().slice(0, 8)}`;
     await mkdir(partial, { recursive: true });
+    // Only root writes workspaces; the sandbox users read them (buildah reads the Dockerfile's context from here).
+    await chmod(workspacesRoot(config), 0o711);
     try {
       // A private index per checkout, so concurrent checkouts never contend for the mirror's index lock.
       const out = await git(['--work-tree', partial, 'checkout', '--force', sha, '--', '.'], {
@@ -82,6 +88,7 @@ export function sourceCheckouts(config: WorkerConfig) {
       if (out.exitCode !== 0) {
         throw new Error(`failed to check out ${sha} into ${workspace}: ${describeFailure(out)}`);
       }
+      await readableByAll(partial);
       try {
         await rename(partial, workspace);
       } catch (err) {
@@ -127,6 +134,15 @@ export function sourceActivities(config: WorkerConfig) {
       await rm(workspaceFor(config, input.deployId), { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Makes a checkout readable by everyone and writable by root only, whatever the worker's umask: the sandbox users
+ * build from it. `chmod -R` leaves symbolic links met on the way alone, so none can point it outside the tree.
+ */
+async function readableByAll(dir: string): Promise<void> {
+  const out = await runCommand({ file: 'chmod', args: ['-R', 'u+rwX,go+rX,go-w', dir], env: { PATH: workerPath() } });
+  if (out.exitCode !== 0) throw new Error(`failed to set the permissions of ${dir}: ${describeFailure(out)}`);
 }
 
 /** Removes half-written checkouts of dead attempts and workspaces nobody came back for. Best effort. */

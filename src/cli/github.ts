@@ -1,5 +1,6 @@
 /** The GitHub Actions job summary and step outputs of a finished deploy (deployctl deploy --github-summary). */
 import { appendFileSync } from 'node:fs';
+import { OUTPUT_LIMITS, safeOutput, secretValues } from '../shared/output.js';
 import type { DeployResult } from '../shared/types.js';
 import { fmtMs } from '../client/watch.js';
 
@@ -26,13 +27,17 @@ const ICON: Record<DeployResult['status'], string> = {
   superseded: '⏭️',
 };
 
-/** A table cell: no pipes or line breaks, which would break the row. */
-function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
+/** A table cell: one capped line, no pipes or line breaks, which would break the row. */
+function cell(text: string, secrets: readonly string[] = []): string {
+  const line = text.replace(/\s*[\r\n]+\s*/g, ' ');
+  return safeOutput(line, { secrets, totalBytes: OUTPUT_LIMITS.lineBytes + 64 }).replace(/\|/g, '\\|');
 }
 
-/** The Markdown appended to $GITHUB_STEP_SUMMARY. */
-export function jobSummary(result: DeployResult, uiUrl: string): string {
+/**
+ * The Markdown appended to $GITHUB_STEP_SUMMARY. Text that came from the deployed code (the error) is capped and
+ * redacted of `secrets`.
+ */
+export function jobSummary(result: DeployResult, uiUrl: string, secrets: readonly string[] = []): string {
   const where = `${result.cluster}/${result.service}`;
   const lines = [
     `## ${ICON[result.status]} Deploy ${result.sha.slice(0, 7)} to ${where}: ${cell(outcomeText(result))}`,
@@ -57,16 +62,20 @@ export function jobSummary(result: DeployResult, uiUrl: string): string {
     total += s.durationMs ?? 0;
     const started = s.startedAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, '');
     const took = s.durationMs !== undefined ? fmtMs(s.durationMs) : '';
-    lines.push(`| ${s.name} | ${s.status} | ${started} | ${took} | ${cell(s.detail ?? '')} |`);
+    lines.push(`| ${s.name} | ${s.status} | ${started} | ${took} | ${cell(s.detail ?? '', secrets)} |`);
   }
   lines.push(`| **sum** | | | ${fmtMs(total)} | |`);
   if (result.error) {
+    const message = safeOutput(result.error.message, { secrets });
     // A fence longer than any backtick run in the message keeps it one block.
-    const fence = '`'.repeat(Math.max(3, ...[...result.error.message.matchAll(/`+/g)].map((m) => m[0].length + 1)));
-    lines.push('', `### Error at ${result.error.stage}`, '', fence + 'text', result.error.message, fence);
+    const fence = '`'.repeat(Math.max(3, ...[...message.matchAll(/`+/g)].map((m) => m[0].length + 1)));
+    lines.push('', `### Error at ${result.error.stage}`, '', fence + 'text', message, fence);
   }
   if (result.endedBy)
-    lines.push('', `Ended by ${cell(result.endedBy.by)} at ${result.endedBy.at}: ${result.endedBy.reason}`);
+    lines.push(
+      '',
+      `Ended by ${cell(result.endedBy.by)} at ${result.endedBy.at}: ${cell(result.endedBy.reason, secrets)}`,
+    );
   return `${lines.join('\n')}\n`;
 }
 
@@ -88,10 +97,10 @@ export function stepOutputs(result: DeployResult, uiUrl: string): Record<string,
 
 /** Appends the summary and the outputs to the files GitHub names in the environment; a missing one is skipped. */
 export function writeGithubFiles(result: DeployResult, uiUrl: string, env: Record<string, string | undefined>): void {
-  if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, jobSummary(result, uiUrl));
+  if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, jobSummary(result, uiUrl, secretValues(env)));
   if (env.GITHUB_OUTPUT) {
     const text = Object.entries(stepOutputs(result, uiUrl))
-      .map(([k, v]) => `${k}=${v.replace(/[\r\n]+/g, ' ')}\n`)
+      .map(([k, v]) => `${k}=${safeOutput(v.replace(/[\r\n]+/g, ' '), { totalBytes: OUTPUT_LIMITS.lineBytes + 64 })}\n`)
       .join('');
     appendFileSync(env.GITHUB_OUTPUT, text);
   }

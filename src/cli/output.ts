@@ -1,5 +1,6 @@
 /** Printing a deploy's result for people (stderr) and for machines (--json on stdout). */
 import type { ConnectionSettings } from '../shared/connection.js';
+import { safeOutput, secretValues } from '../shared/output.js';
 import type { DeployResult } from '../shared/types.js';
 import { fmtMs } from '../client/watch.js';
 
@@ -15,7 +16,10 @@ export function printResult(
   result: DeployResult,
   opts: { json: boolean; settings: ConnectionSettings; running?: boolean },
 ): number {
-  const err = (line: string): void => void process.stderr.write(`${line}\n`);
+  // The result carries text from the deployed code (test output): in a CI log, a line of it must not become a
+  // runner command, and no credential this process holds may appear.
+  const secrets = secretValues(process.env);
+  const err = (line: string): void => void process.stderr.write(`${safeOutput(line, { secrets })}\n`);
   const where = `${result.cluster}/${result.service}`;
   err(`${where} result: ${result.status}${result.error ? ` at ${result.error.stage}: ${result.error.message}` : ''}`);
   if (result.note) err(`${where} note: ${result.note}`);

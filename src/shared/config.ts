@@ -6,6 +6,22 @@ import { ValidationError } from './validate.js';
 
 export type ImageBuilder = 'auto' | 'docker' | 'buildah';
 
+/**
+ * How the code being deployed is kept away from the worker's credentials (docs/production.md, "The sandbox").
+ * On: Go steps run as `user` in bubblewrap, image builds as `imageUser` (rootless buildah), with an allow-listed
+ * environment. Off: they run as the worker, still with the allow-listed environment only.
+ */
+export interface SandboxConfig {
+  /** DEPLOY_SANDBOX=on|off. */
+  enabled: boolean;
+  /** DEPLOY_SANDBOX_NETWORK=host|none: `none` gives Go builds and tests no network (modules are fetched before). */
+  network: 'host' | 'none';
+  /** DEPLOY_SANDBOX_USER: runs go build and go test; owns the Go caches. */
+  user: string;
+  /** DEPLOY_SANDBOX_IMAGE_USER: runs buildah, and the Dockerfile's RUN steps under its subordinate ids. */
+  imageUser: string;
+}
+
 export interface WorkerConfig {
   /** Git URL or local path the deploys check out from (DEPLOY_SOURCE_REPO). */
   sourceRepo: string;
@@ -21,6 +37,7 @@ export interface WorkerConfig {
   imageBuilder: ImageBuilder;
   /** Temporal task queue (TEMPORAL_TASK_QUEUE). */
   taskQueue: string;
+  sandbox: SandboxConfig;
 }
 
 export const WORKER_DEFAULTS = {
@@ -28,7 +45,11 @@ export const WORKER_DEFAULTS = {
   registryInsecure: false,
   imageBuilder: 'auto' as ImageBuilder,
   taskQueue: 'ecs-deploy',
+  sandbox: { enabled: true, network: 'host', user: 'deploy-sandbox', imageUser: 'deploy-image' } as SandboxConfig,
 };
+
+/** Login names useradd accepts, so a name can go into an argument list and a passwd lookup safely. */
+const USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
 
 export function readWorkerConfig(env: Record<string, string | undefined>, cwd: string): WorkerConfig {
   const sourceRepo = env.DEPLOY_SOURCE_REPO?.trim();
@@ -66,7 +87,38 @@ export function readWorkerConfig(env: Record<string, string | undefined>, cwd: s
     registryInsecure: insecure === 'true',
     imageBuilder: builder,
     taskQueue: env.TEMPORAL_TASK_QUEUE?.trim() || WORKER_DEFAULTS.taskQueue,
+    sandbox: readSandbox(env),
   };
   if (registry !== undefined) config.registry = registry;
   return config;
+}
+
+function readSandbox(env: Record<string, string | undefined>): SandboxConfig {
+  const defaults = WORKER_DEFAULTS.sandbox;
+  const mode = env.DEPLOY_SANDBOX?.trim() || (defaults.enabled ? 'on' : 'off');
+  if (mode !== 'on' && mode !== 'off') {
+    throw new ValidationError('DEPLOY_SANDBOX', `"${mode}" is not one of on, off`);
+  }
+  const network = env.DEPLOY_SANDBOX_NETWORK?.trim() || defaults.network;
+  if (network !== 'host' && network !== 'none') {
+    throw new ValidationError('DEPLOY_SANDBOX_NETWORK', `"${network}" is not one of host, none`);
+  }
+  if (mode === 'off' && network === 'none') {
+    throw new ValidationError('DEPLOY_SANDBOX_NETWORK', 'none needs DEPLOY_SANDBOX=on; set both or neither');
+  }
+  const user = env.DEPLOY_SANDBOX_USER?.trim() || defaults.user;
+  const imageUser = env.DEPLOY_SANDBOX_IMAGE_USER?.trim() || defaults.imageUser;
+  for (const [field, name] of [
+    ['DEPLOY_SANDBOX_USER', user],
+    ['DEPLOY_SANDBOX_IMAGE_USER', imageUser],
+  ] as const) {
+    if (!USER_RE.test(name) || name === 'root') {
+      throw new ValidationError(field, `"${name}" is not the name of an unprivileged user`);
+    }
+  }
+  if (user === imageUser) {
+    // Distinct users keep a Dockerfile's RUN steps away from the Go caches the Go user owns.
+    throw new ValidationError('DEPLOY_SANDBOX_IMAGE_USER', `must differ from DEPLOY_SANDBOX_USER ("${user}")`);
+  }
+  return { enabled: mode === 'on', network, user, imageUser };
 }

@@ -1,6 +1,6 @@
 import { SHARED_CACHE_DIR } from '../support/workspace.js';
 /** The ECS activities against moto with realistic rollouts (scripts/moto_sim/). */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
@@ -9,7 +9,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { ecsActivities, type EcsActivities } from '../../src/activities/ecs.js';
 import { toTemplate } from '../../src/activities/ecs-taskdef.js';
-import type { WorkerConfig } from '../../src/shared/config.js';
+import { WORKER_DEFAULTS, type WorkerConfig } from '../../src/shared/config.js';
 import { ErrorType } from '../../src/shared/errors.js';
 import { TAG_DEPLOY_ID, TAG_SHA } from '../../src/shared/names.js';
 import type { CheckRolloutInput, RegisterInput, RolloutSnapshot } from '../../src/shared/types.js';
@@ -47,6 +47,7 @@ beforeAll(async () => {
     cacheDir: SHARED_CACHE_DIR,
     registryInsecure: false,
     imageBuilder: 'auto',
+    sandbox: WORKER_DEFAULTS.sandbox,
     taskQueue: 'test',
   };
   workspace = join(workDir, 'workspaces', deployId);
@@ -237,6 +238,20 @@ describe('registerTaskDefinition', () => {
     );
     expect(failure.message).toMatch(why);
     expect(failure.details).toEqual([{ field }]);
+  });
+
+  test('a template committed as a link to /dev/zero is a one-line InvalidInput, read no further, and nothing registered', async () => {
+    await symlink('/dev/zero', join(workspace, 'zero.json'));
+    const failure = await failureOf(
+      run(act.registerTaskDefinition, registerInput({ taskDefinitionPath: 'zero.json' })),
+    );
+    expect(failure.type).toBe(ErrorType.invalidInput);
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toBe(
+      'failed to register a task definition from zero.json: invalid taskDefinitionPath: "zero.json" is a symbolic link; commit the file itself',
+    );
+    const { taskDefinition } = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: 'web' }));
+    expect(taskDefinition?.taskDefinitionArn).toBe(seed.taskDefinitionArn);
   });
 });
 

@@ -1,7 +1,7 @@
 /** The Go activities run the real toolchain on copies of app/. */
 import { execaSync } from 'execa';
 import { createHash } from 'node:crypto';
-import { readFile, readdir, readlink, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CancelledFailure } from '@temporalio/common';
 import { goActivities } from '../../src/activities/go.js';
@@ -25,18 +25,26 @@ async function workspace(label: string): Promise<string> {
 /** How the workflow names a workspace; the sha only matters when the workspace is missing and checked out again. */
 const ref = (ws: string): WorkspaceRef => ({ sha: HEAD, deployId: basename(ws) });
 
-/** Names of the processes whose working directory is `dir`. */
-async function processesIn(dir: string): Promise<string[]> {
-  const names: string[] = [];
+/** Names (comm) of the processes descended from this one: the Go steps the activities start, in or out of bubblewrap. */
+async function descendants(): Promise<string[]> {
+  const parents = new Map<number, { ppid: number; comm: string }>();
   for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
     try {
-      if ((await readlink(`/proc/${pid}/cwd`)) === dir)
-        names.push((await readFile(`/proc/${pid}/comm`, 'utf8')).trim());
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(Number(pid), { ppid, comm });
     } catch {
-      // Gone, or not ours to read.
+      // Gone already.
     }
   }
-  return names;
+  const mine = (pid: number): boolean => {
+    for (let p = parents.get(pid)?.ppid; p !== undefined && p > 1; p = parents.get(p)?.ppid) {
+      if (p === process.pid) return true;
+    }
+    return false;
+  };
+  return [...parents].filter(([pid]) => mine(pid)).map(([, v]) => v.comm);
 }
 
 async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -157,12 +165,11 @@ describe('testApp', () => {
       );
       const env = activityEnv();
       const running = env.run(go.testApp, ref(ws));
-      const appDir = join(ws, 'app');
-      await until(async () => (await processesIn(appDir)).includes('hello.test'), COLD_GO_BUILD_MS - 20_000);
+      await until(async () => (await descendants()).includes('hello.test'), COLD_GO_BUILD_MS - 20_000);
 
       env.cancel();
       await expect(running).rejects.toBeInstanceOf(CancelledFailure);
-      await until(async () => (await processesIn(appDir)).length === 0, 10_000);
+      await until(async () => (await descendants()).length === 0, 10_000);
     },
     COLD_GO_BUILD_MS,
   );

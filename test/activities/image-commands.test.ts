@@ -22,18 +22,21 @@ const input: ImageCommandInput = {
   secretsDir: '/w/image-x',
   deployId: 'deploy-prod-web-abc1234.0f0f0f0f',
   binarySha256: 'b'.repeat(64),
-  storageDir: '/w/containers',
+  storageDir: '/w/sandbox/s1/storage',
+  runDir: '/w/sandbox/s1/run',
+  archivePath: '/w/sandbox/s1/out/image.tar',
+  toolEnv: { PATH: '/usr/bin', DOCKER_CONFIG: '/w/image-x' },
 };
 
 describe('buildahCommands', () => {
   const cmds = buildahCommands(input);
 
-  it('builds the workspace Dockerfile with vfs storage under the work dir', () => {
-    expect(cmds.build.args).toEqual([
+  it('builds the workspace Dockerfile with vfs storage in the step directory, labelled with the deploy and the binary', () => {
+    expect(cmds.build[0]?.args).toEqual([
       '--root',
-      '/w/containers/root',
+      '/w/sandbox/s1/storage',
       '--runroot',
-      '/w/containers/run',
+      '/w/sandbox/s1/run/storage',
       '--storage-driver',
       'vfs',
       'bud',
@@ -53,34 +56,56 @@ describe('buildahCommands', () => {
     ]);
   });
 
-  it('pushes the local tag to the image ref with an auth file, plain HTTP only for an insecure registry', () => {
-    expect(cmds.push.args).toEqual(
-      expect.arrayContaining([
-        '--tls-verify=false',
-        '--authfile',
-        '/w/image-x/auth.json',
-        'docker://' + input.imageRef,
-      ]),
-    );
-    expect(buildahCommands({ ...input, insecure: false }).push.args).toContain('--tls-verify=true');
+  it('writes the built image to an archive in the step directory, which needs no credentials', () => {
+    expect(cmds.build[1]?.args.slice(-3)).toEqual([
+      'push',
+      'localhost/deploy-abc:1234',
+      'docker-archive:/w/sandbox/s1/out/image.tar:localhost/deploy-abc:1234',
+    ]);
+  });
+
+  it("pushes the worker's copy of the archive with skopeo and an auth file, plain HTTP only for an insecure registry", () => {
+    expect(cmds.push.file).toBe('skopeo');
+    expect(cmds.push.args).toEqual([
+      'copy',
+      '--dest-tls-verify=false',
+      '--authfile',
+      '/w/image-x/auth.json',
+      '--digestfile',
+      '/w/image-x/digest',
+      'docker-archive:/w/image-x/image.tar',
+      'docker://' + input.imageRef,
+    ]);
+    expect(buildahCommands({ ...input, insecure: false }).push.args).toContain('--dest-tls-verify=true');
   });
 
   it('never puts the password in an argument or the environment', () => {
     const all = JSON.stringify(
-      [buildahCommands(input), dockerCommands(input)].flatMap((c) => [c.build, c.push, c.remove]),
+      [buildahCommands(input), dockerCommands(input)].flatMap((c) => [...c.build, c.push, c.remove]),
     );
     for (const secret of secretsOf(input)) expect(all).not.toContain(secret);
+  });
+
+  it('builds with nothing from the private secrets directory, where the credentials go', () => {
+    expect(JSON.stringify(cmds.build)).not.toContain(input.secretsDir);
   });
 });
 
 describe('dockerCommands', () => {
-  it('logs in with the password on stdin and a private DOCKER_CONFIG', () => {
+  it('logs in with the password on stdin, with the given environment only', () => {
     const { login, push } = dockerCommands(input);
     expect(login?.args).toEqual(['login', '--username', 'AWS', '--password-stdin', 'registry.example:5000']);
     expect(login?.stdin).toBe('s3cret-token');
-    expect(login?.env).toEqual({ DOCKER_CONFIG: '/w/image-x' });
+    expect(login?.env).toEqual(input.toolEnv);
     expect(push.args).toEqual(['push', input.imageRef]);
-    expect(push.env).toEqual({ DOCKER_CONFIG: '/w/image-x' });
+    expect(push.env).toEqual(input.toolEnv);
+  });
+
+  it('labels the image with the deploy and the sha256 of the binary it holds', () => {
+    const [build] = dockerCommands(input).build;
+    expect(build?.args).toEqual(
+      expect.arrayContaining(['deploy.id=deploy-prod-web-abc1234.0f0f0f0f', `deploy.binary-sha256=${'b'.repeat(64)}`]),
+    );
   });
 });
 

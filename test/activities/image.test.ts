@@ -4,14 +4,15 @@
  */
 import { execa, execaSync } from 'execa';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { goActivities } from '../../src/activities/go.js';
 import { imageActivities } from '../../src/activities/image.js';
 import { findManifest } from '../../src/activities/registry-api.js';
 import { ErrorType } from '../../src/shared/errors.js';
 import type { PackageInput } from '../../src/shared/types.js';
 import { failureOf, runActivity } from '../support/activity.js';
+import { addProbe, FAKE_WORKER_SECRETS, PROBE_TEST } from '../support/probe.js';
 import { startMoto, type MotoServer } from '../support/moto.js';
 import { manifestDigest, pullImage, startRegistry, type TestRegistry } from '../support/registry.js';
 import { ROOT } from '../support/process.js';
@@ -76,19 +77,18 @@ describe('packageImage', () => {
         User: '65534:65534',
         Entrypoint: ['/app'],
         ExposedPorts: { '8080/tcp': {} },
+        Labels: { 'deploy.id': basename(first.workspace), 'deploy.binary-sha256': first.binarySha256 },
+        Healthcheck: { Test: ['CMD', '/app', '-healthcheck'] },
       });
     } finally {
       await image.remove();
     }
   });
 
-  it('leaves no local image behind in the worker storage', async () => {
-    const storage = resolve(config.workDir, 'containers');
-    const { stdout } = await execa('buildah', [
-      ...['--root', `${storage}/root`, '--runroot', `${storage}/run`, '--storage-driver', 'vfs'],
-      ...['images', '--format', '{{.Name}}:{{.Tag}}'],
-    ]);
-    expect(stdout).not.toContain(sha.slice(0, 12));
+  it('leaves nothing of the build behind: its step directory, with the image storage, is gone', async () => {
+    const leftovers = (await readdir(join(config.workDir, 'sandbox'))).filter((n) => n.startsWith(`${process.pid}-`));
+    expect(leftovers).toEqual([]);
+    expect((await readdir(config.workDir)).filter((n) => n.startsWith('image-'))).toEqual([]);
   });
 
   it('returns the pushed image without building again when the tag is already in the registry', async () => {
@@ -177,6 +177,53 @@ describe('packageImage', () => {
     },
     COLD_GO_BUILD_MS,
   );
+});
+
+describe('a Dockerfile whose RUN step looks for the worker credentials', () => {
+  let built: Awaited<ReturnType<typeof builtWorkspace>>;
+  let secretsDir: string;
+
+  beforeAll(async () => {
+    built = await builtWorkspace('image-run-probe');
+    // An ECR auth file of another deploy's push, and credentials in the worker's environment.
+    secretsDir = await mkdtemp(join(config.workDir, 'image-'));
+    workspaces.push(secretsDir);
+    await writeFile(join(secretsDir, 'auth.json'), '{"auths":{"r":{"auth":"ZmFrZQ=="}}}', { mode: 0o600 });
+    // The probe as a static test binary the RUN step executes (scratch has no shell and no Go).
+    await addProbe(built.workspace, [join(config.workDir, 'image-*/auth.json')]);
+    await execa('go', ['test', '-c', '-o', join(built.workspace, 'probe.test'), '.'], {
+      cwd: join(built.workspace, 'app'),
+      env: { CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false', GOCACHE: join(savedEnv.HOME ?? '/root', '.cache/go-build') },
+    });
+    await writeFile(join(built.workspace, '.dockerignore'), '*\n!build/app\n!probe.test\n');
+  }, COLD_GO_BUILD_MS);
+
+  let before: NodeJS.ProcessEnv;
+  beforeAll(() => {
+    before = { ...process.env };
+    Object.assign(process.env, FAKE_WORKER_SECRETS);
+  });
+
+  afterAll(() => {
+    process.env = before;
+  });
+
+  const dockerfile = (env: string): string =>
+    `FROM scratch\nCOPY build/app /app\nCOPY probe.test /probe.test\n${env}RUN ["/probe.test", "-test.run=${PROBE_TEST}", "-test.v"]\nENTRYPOINT ["/app"]\n`;
+
+  it('fails the build naming what it found: the probe really runs in the RUN step', async () => {
+    await writeFile(join(built.workspace, 'Dockerfile'), dockerfile('ENV DEPLOY_CANARY=planted-by-the-dockerfile\n'));
+    const err = await failureOf(runActivity(imageActivities(config).packageImage, packageInput(built, newSha())));
+    expect(err.type).toBe(ErrorType.imageBuild);
+    expect(err.message).toContain('probe found own environment: DEPLOY_CANARY');
+    expect(err.message).not.toContain('AWS_SECRET_ACCESS_KEY');
+  });
+
+  it('builds and pushes: the RUN step finds no credential, auth file or process environment of the worker', async () => {
+    await writeFile(join(built.workspace, 'Dockerfile'), dockerfile(''));
+    const result = await runActivity(imageActivities(config).packageImage, packageInput(built, newSha()));
+    expect(result.pushed).toBe(true);
+  });
 });
 
 describe('discardImage', () => {

@@ -49,6 +49,11 @@ const OPTIONAL_IN_DEMO: Record<string, string> = {
   TEMPORAL_TLS_CLIENT_KEY_PATH: 'no mTLS in the demo',
   TEMPORAL_TLS_SERVER_CA_CERT_PATH: 'no mTLS in the demo',
   TEMPORAL_TLS_SERVER_NAME: 'no mTLS in the demo',
+  PATH: 'the image sets it',
+  GOPROXY: "Go's default module proxy",
+  DEPLOY_SANDBOX_NETWORK: 'the demo runs with DEPLOY_SANDBOX=off',
+  DEPLOY_SANDBOX_USER: 'the demo runs with DEPLOY_SANDBOX=off',
+  DEPLOY_SANDBOX_IMAGE_USER: 'the demo runs with DEPLOY_SANDBOX=off',
 };
 
 describe('docker-compose.yml', () => {

@@ -5,6 +5,7 @@ import { setNextRollout } from '../support/moto.js';
 import { manifestDigest } from '../support/registry.js';
 import { deployctl, type Stack } from '../support/stack.js';
 import type { DeployResult } from '../../src/shared/types.js';
+import { addProbe } from '../support/probe.js';
 import { breakGreetingTest, startAppStack, type AppStack, type SourceRepo } from './source-repo.js';
 
 let stack: Stack;
@@ -85,6 +86,25 @@ describe('deployctl on the local stack', () => {
       const { execa } = await import('execa');
       await execa('git', ['-C', dir, 'checkout', good, '--', 'app/main_test.go']);
     });
+  });
+
+  test('a commit whose Go test looks for the worker credentials deploys succeeded: the test found none', async () => {
+    // Where this stack keeps credentials: its env file, the registry's password file, the worker's ECR auth files.
+    const targets = [`${stack.dir}/env`, `${stack.dir}/registry/htpasswd`, `${stack.dir}/work/image-*/auth.json`];
+    // First a probe that must find something (a file every sandbox can read): it runs, and it reports.
+    const control = await source.commit('a probe that finds /etc/passwd', (dir) =>
+      addProbe(dir, [...targets, '/etc/passwd']),
+    );
+    const found = await deploy(control);
+    expect(found.result.status).toBe('failed');
+    expect(found.result.error?.stage).toBe('test');
+    expect(found.result.error?.message).toContain('probe found readable: /etc/passwd');
+
+    const sha = await source.commit('the credential probe', (dir) => addProbe(dir, targets));
+    const { result, exitCode } = await deploy(sha);
+    expect(result.error).toBeUndefined();
+    expect(result).toMatchObject({ status: 'succeeded', sha });
+    expect(exitCode).toBe(0);
   });
 
   test('a rollout that fails in ECS is rolled back: the service is back on its previous revision, stable', async () => {

@@ -116,13 +116,18 @@ async function processTree(pid: number): Promise<number[]> {
 
 async function writeWrappers(binDir: string, faultDir: string): Promise<void> {
   await mkdir(binDir, { recursive: true });
-  for (const tool of ['git', 'go']) {
+  // The sandbox starts go through bwrap, with go's arguments at the end: its wrapper obeys go's markers.
+  for (const [tool, marker] of [
+    ['git', 'git'],
+    ['go', 'go'],
+    ['bwrap', 'go'],
+  ] as const) {
     const real = (await execa('sh', ['-c', `command -v ${tool}`])).stdout.trim();
     // Sleeps when the test left a marker for one of the arguments, then runs the real tool.
     const script = [
       '#!/bin/sh',
       'for a in "$@"; do',
-      `  m="${faultDir}/slow-${tool}-$a"`,
+      `  m="${faultDir}/slow-${marker}-$a"`,
       '  if [ -f "$m" ]; then sleep "$(cat "$m")"; break; fi',
       'done',
       `exec ${real} "$@"`,

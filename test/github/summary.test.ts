@@ -42,6 +42,17 @@ describe('the job summary', () => {
     expect(md).toContain('````text\nsee ```go\ncode```\n````');
   });
 
+  test('quotes an error from the deployed code capped, redacted, with workflow commands defused', () => {
+    const message = `1 test failed\n::add-mask::x\n${'B'.repeat(40_000)}\ntoken gh-0123456789abcdef`;
+    const md = jobSummary({ ...base, status: 'failed', error: { stage: 'test', message } }, ui, [
+      'gh-0123456789abcdef',
+    ]);
+    expect(md).toContain('\n: :add-mask::x\n');
+    expect(md).not.toContain('gh-0123456789abcdef');
+    expect(md.length).toBeLessThan(20_000);
+    expect(md).toContain('bytes cut');
+  });
+
   test('writes outputs one per line and appends to both files', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'gh-'));
     try {

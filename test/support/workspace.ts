@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { WorkerConfig } from '../../src/shared/config.js';
+import { WORKER_DEFAULTS, type WorkerConfig } from '../../src/shared/config.js';
 import { ROOT } from './process.js';
 
 /** Kept between runs (under the ignored .work/) so the Go build cache makes the second run fast. */
@@ -22,6 +22,7 @@ export function testConfig(overrides: Partial<WorkerConfig> = {}): WorkerConfig 
     registryInsecure: true,
     imageBuilder: 'buildah',
     taskQueue: 'test',
+    sandbox: WORKER_DEFAULTS.sandbox,
     ...overrides,
   };
 }

@@ -1,6 +1,6 @@
 /** The built worker against a real dev server: graceful stop on SIGTERM, and a clear refusal of bad settings. */
 import { execa } from 'execa';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../support/process.js';
@@ -12,6 +12,8 @@ let dir: string;
 beforeAll(async () => {
   server = await startDevServer();
   dir = await mkdtemp(join(tmpdir(), 'worker-'));
+  // The sandbox's image user must pass through to the work dir below (the worker checks at start).
+  await chmod(dir, 0o711);
 }, 60_000);
 
 afterAll(async () => {
@@ -69,6 +71,20 @@ describe('the worker process (dist/worker.js)', () => {
     expect(result.stderr).toContain(
       `worker: invalid TEMPORAL_NAMESPACE: namespace "missing-ns" does not exist on ${server.address}`,
     );
+  });
+
+  test('refuses to start when it cannot sandbox the code it deploys, saying what failed and the way out', async () => {
+    const result = await execa('node', [`${ROOT}/dist/worker.js`], {
+      env: workerEnv({ DEPLOY_SANDBOX_USER: 'no-such-sandbox-user' }),
+      extendEnv: false,
+      reject: false,
+      timeout: 60_000,
+    });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('worker: failed to start the sandbox (DEPLOY_SANDBOX=on)');
+    expect(result.stderr).toContain('the sandbox user no-such-sandbox-user does not exist');
+    expect(result.stderr).toContain('or set DEPLOY_SANDBOX=off');
+    expect(result.stderr).not.toContain('worker: polling');
   });
 
   test('refuses to start with an API key over plaintext, naming TEMPORAL_API_KEY', async () => {
