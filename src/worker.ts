@@ -3,6 +3,8 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { createActivities } from './activities/index.js';
+import { loadApprovalConfig } from './activities/identity.js';
+import { describeApprovalConfig } from './shared/approval-config.js';
 import { readWorkerConfig } from './shared/config.js';
 import { connectOptions, readConnectionSettings } from './shared/connection.js';
 import { errorMessage } from './shared/errors.js';
@@ -16,6 +18,7 @@ function workflowsPath(): string {
 
 async function main(): Promise<void> {
   const config = readWorkerConfig(process.env, process.cwd());
+  const approval = loadApprovalConfig(process.env);
   const settings = readConnectionSettings(process.env);
   await checkNamespace(settings);
   const connection = await NativeConnection.connect(connectOptions(settings));
@@ -25,11 +28,12 @@ async function main(): Promise<void> {
       namespace: settings.namespace,
       taskQueue: settings.taskQueue,
       workflowsPath: workflowsPath(),
-      activities: createActivities(config),
+      activities: createActivities(config, undefined, approval),
       // A deploy's activities are mostly waiting on child processes and HTTP; a few at a time per core is plenty.
       maxConcurrentActivityTaskExecutions: Number(process.env.DEPLOY_MAX_ACTIVITIES ?? 20),
       shutdownGraceTime: '30 seconds',
     });
+    console.error(`worker: ${describeApprovalConfig(approval)}`);
     console.error(
       `worker: polling ${settings.namespace}/${settings.taskQueue} on ${settings.address} (pid ${process.pid})`,
     );

@@ -1,7 +1,7 @@
 /** Scripted activities for workflow tests: a happy pipeline by default, with any step replaceable. */
 import { ApplicationFailure } from '@temporalio/common';
 import type { DeployActivities } from '../../src/shared/activities.js';
-import type { DeployInput, ObservedService, RolloutSnapshot } from '../../src/shared/types.js';
+import type { DeployInput, ObservedService, RolloutSnapshot, ServiceApprovalPolicy } from '../../src/shared/types.js';
 
 export const SHA = 'a'.repeat(40);
 /** The digest the fake registry answers for every push. */
@@ -56,6 +56,31 @@ export function observed(taskDefinitionArn: string, sha?: string, digest = DIGES
     desired: 2,
     stable: true,
   };
+}
+
+/** The worker's approval policy as the fake answers it: approval on request, by ID token, from anyone. */
+export function policy(overrides: Partial<ServiceApprovalPolicy> = {}): ServiceApprovalPolicy {
+  return {
+    service: 'prod/web',
+    source: 'defaults',
+    requireApproval: false,
+    identity: 'verified',
+    approvers: [],
+    approvalTimeoutMs: 60 * 60 * 1000,
+    approverClaims: {},
+    requesterClaims: {},
+    issuer: 'https://issuer.test',
+    identityClaim: 'sub',
+    ...overrides,
+  };
+}
+
+/**
+ * A stand-in ID token for workflow-logic tests only: the fake verifier below reads the identity (or the reason to
+ * refuse) from its middle part. Real tokens and the real verifier are tested in test/activities/identity.test.ts.
+ */
+export function fakeToken(identity: string, refuse?: string): string {
+  return `fake.${Buffer.from(JSON.stringify({ identity, refuse })).toString('base64url')}.sig`;
 }
 
 export interface Recorder {
@@ -120,6 +145,14 @@ export function fakeActivities(overrides: Partial<DeployActivities> = {}): Deplo
     checkRollout: async () => snapshot('completed'),
     restoreRevision: async ({ taskDefinitionArn }) => ({ taskDefinitionArn, created: false, reused: true, diff: [] }),
     deregisterTaskDefinition: async () => undefined,
+    approvalPolicy: async () => policy(),
+    verifyIdentity: async ({ token }) => {
+      const body = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+        identity: string;
+        refuse?: string;
+      };
+      return body.refuse ? { ok: false, reason: body.refuse } : { ok: true, identity: body.identity, expiresAt: '' };
+    },
   };
   const merged = { ...base, ...overrides } as unknown as Record<string, (i: unknown) => Promise<unknown>>;
   const wrapped = Object.fromEntries(
