@@ -50,7 +50,7 @@ export async function githubIdToken(env: Env, note?: (line: string) => void): Pr
   if (!url || !bearer) return undefined;
   const audience = env.DEPLOY_OIDC_AUDIENCE?.trim();
   if (!audience) {
-    note?.('no ID token sent: set DEPLOY_OIDC_AUDIENCE to the audience the worker expects (DEPLOY_OIDC_AUDIENCE)');
+    note?.("no ID token sent: set DEPLOY_OIDC_AUDIENCE to the audience in the worker's DEPLOY_OIDC_AUDIENCE");
     return undefined;
   }
   const request = `${url}${url.includes('?') ? '&' : '?'}audience=${encodeURIComponent(audience)}`;
