@@ -228,6 +228,13 @@ export async function loadApprovalPolicy(state: DeployState, approvals: Approval
   }
   const rules = overlayApproval(policy, options);
   if ('refusal' in rules) throw ApplicationFailure.nonRetryable(rules.refusal, ErrorType.invalidInput);
+  if (rules.required && rules.mode === 'verified' && !policy.issuer) {
+    throw ApplicationFailure.nonRetryable(
+      `approval of ${where} was asked for, but the worker trusts no OIDC issuer, so no approval could be verified; ` +
+        'set DEPLOY_OIDC_ISSUER and DEPLOY_OIDC_AUDIENCE on the worker',
+      ErrorType.invalidInput,
+    );
+  }
   if (rules.requiredBy === 'policy' && rules.mode === 'verified' && requester?.proof !== 'verified') {
     throw ApplicationFailure.nonRetryable(
       `the worker's policy requires approval of ${where}, and four eyes need a verified requester: send an OIDC ID ` +

@@ -130,6 +130,20 @@ describe('the policy, with the request as a stricter overlay', () => {
     expect(acts.count('checkout')).toBe(0);
   });
 
+  test('asking for approval from a worker that trusts no issuer fails at once instead of waiting for the timeout', async () => {
+    const acts = fakeActivities({
+      approvalPolicy: async () => policy({ issuer: undefined, identityClaim: undefined }),
+    });
+    const result = await withWorker(env, acts, async (tq) =>
+      (await startDeploy(env, tq, asking({ requireApproval: true }))).result(),
+    );
+    expect(result.status).toBe('failed');
+    expect(result.error?.message).toBe(
+      'approval of prod/web was asked for, but the worker trusts no OIDC issuer, so no approval could be verified; set DEPLOY_OIDC_ISSUER and DEPLOY_OIDC_AUDIENCE on the worker',
+    );
+    expect(acts.count('checkout')).toBe(0);
+  });
+
   test('a requester token the verifier refuses fails the deploy at validate, saying why', async () => {
     const acts = fakeActivities(requiring);
     const result = await withWorker(env, acts, async (tq) =>
