@@ -47,7 +47,8 @@ export class Controls {
     );
     state.howToApprove = () => this.approvals.howTo();
     setHandler(progressQuery, () => state.progress());
-    // A refused approve signal is logged and ignored: a handler that throws would fail the workflow.
+    // A refused approve signal is logged and ignored. Thrown, a Temporal failure (ApplicationFailure, ActivityFailure)
+    // would fail the whole deploy, and any other error its workflow task on every replay.
     setHandler(approveSignal, async (req) => {
       try {
         await this.approvals.approve(req, 'signal');
