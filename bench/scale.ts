@@ -7,6 +7,8 @@ import { Client, Connection } from '@temporalio/client';
 import { Worker, NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import type { DeployActivities } from '../src/shared/activities.js';
 import type { DeployInput } from '../src/shared/types.js';
+import { identityActivities } from '../src/activities/identity.js';
+import { parseApprovalConfig } from '../src/shared/approval-config.js';
 import { startDevServer, workflowBundle } from '../test/support/temporal.js';
 
 const ROLLOUT_MS = 5_000;
@@ -88,6 +90,8 @@ function fastActivities(counter: Map<string, number>): DeployActivities {
       };
     },
     deregisterTaskDefinition: async () => undefined,
+    // The worker's real policy code, with its built-in defaults: no approval unless asked.
+    ...identityActivities(parseApprovalConfig({})),
   };
   return Object.fromEntries(
     Object.entries(acts).map(([name, fn]) => [

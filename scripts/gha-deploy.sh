@@ -6,7 +6,8 @@
 # Reads: DEPLOY_SHA (optional), GITHUB_SHA, the target (AWS_REGION ECR_REPOSITORY ECS_CLUSTER ECS_SERVICE
 # CONTAINER_NAME [ECS_TASK_DEFINITION]) and Temporal's settings (TEMPORAL_ADDRESS TEMPORAL_NAMESPACE and
 # TEMPORAL_API_KEY, or the PEM text of TEMPORAL_TLS_CLIENT_CERT and TEMPORAL_TLS_CLIENT_KEY, optionally
-# TEMPORAL_TLS_SERVER_CA_CERT), which this script writes to files for deployctl.
+# TEMPORAL_TLS_SERVER_CA_CERT), which this script writes to files for deployctl. With `id-token: write` and
+# DEPLOY_OIDC_AUDIENCE, deployctl sends the job's own OIDC ID token, so the worker knows who asked (four eyes).
 #
 # The runner cancels a step by sending SIGINT to this shell only (SIGTERM 7.5 s later), not to its children.
 # So deployctl runs in the background and the signals are passed on: the first one makes deployctl cancel the
@@ -20,21 +21,8 @@ if [ -z "$sha" ]; then
   exit 2
 fi
 
-tmp=$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/deploy.XXXXXX")
-chmod 700 "$tmp"
-trap 'rm -rf "$tmp"' EXIT
-
-# pem NAME PATHVAR: writes the PEM text in $NAME to a private file and points deployctl's PATHVAR at it.
-pem() {
-  local text=${!1:-}
-  [ -n "$text" ] || return 0
-  (umask 077 && printf '%s\n' "$text" >"$tmp/$1.pem")
-  export "$2=$tmp/$1.pem"
-  unset "$1"
-}
-pem TEMPORAL_TLS_CLIENT_CERT TEMPORAL_TLS_CLIENT_CERT_PATH
-pem TEMPORAL_TLS_CLIENT_KEY TEMPORAL_TLS_CLIENT_KEY_PATH
-pem TEMPORAL_TLS_SERVER_CA_CERT TEMPORAL_TLS_SERVER_CA_CERT_PATH
+# shellcheck source=gha-lib.sh
+. "$root/scripts/gha-lib.sh"
 
 # stdout (the JSON result) goes to a file; stderr (progress) streams into the log and is kept for the summary.
 mkfifo "$tmp/stderr.fifo"

@@ -11,6 +11,7 @@ temporal_port=${STACK_TEMPORAL_PORT:-7233}
 ui_port=${STACK_UI_PORT:-8233}
 moto_port=${STACK_MOTO_PORT:-4566}
 registry_port=${STACK_REGISTRY_PORT:-5055}
+issuer_port=${STACK_ISSUER_PORT:-4455}
 step_ms=${STACK_ROLLOUT_STEP_MS:-700}
 
 # stack_prepare: refuses a stack that is already up, checks the shared tools, and starts an empty pids file.
@@ -79,6 +80,11 @@ auth:
 YAML
   start registry "$registry_port" docker-registry serve "$stack/registry/config.yml"
 
+  # A local OIDC issuer, so approvals here use real signed ID tokens; it mints only for whoever can read the key it
+  # writes into the stack's directory, and listens on loopback only.
+  start issuer "$issuer_port" node "$root/dist/devstack/issuer.js" --port "$issuer_port" --dir "$stack/issuer" \
+    --audience ecs-deploy-local
+
   cat >"$stack/env" <<ENV
 AWS_REGION=us-east-1
 AWS_ENDPOINT_URL=http://127.0.0.1:$moto_port
@@ -94,6 +100,9 @@ TEMPORAL_NAMESPACE=default
 TEMPORAL_TASK_QUEUE=ecs-deploy
 TEMPORAL_UI_URL=http://127.0.0.1:$ui_port
 DEPLOY_REGISTRY=127.0.0.1:$registry_port
+DEPLOY_OIDC_ISSUER=http://127.0.0.1:$issuer_port
+DEPLOY_OIDC_AUDIENCE=ecs-deploy-local
+DEPLOY_DEV_ISSUER_KEY_FILE=$stack/issuer/mint.key
 ENV
 
   set -a
@@ -110,17 +119,19 @@ stack: up ($(wc -l <"$stack/pids") processes, pids in $stack/pids)
   Temporal     $TEMPORAL_ADDRESS   UI $TEMPORAL_UI_URL   ($label)
   AWS emulator $AWS_ENDPOINT_URL (ECS, ECR)
   registry     $DEPLOY_REGISTRY
+  OIDC issuer  $DEPLOY_OIDC_ISSUER (deployctl token --as alice)
   workers      $workers, logs in $stack/logs/worker*.log
 use it:  set -a; . $stack/env; set +a; npx deployctl deploy --sha \$(git rev-parse HEAD) --wait
 MSG
 }
 
 # start_worker N: worker N polls the task queue. Each has its own work dir, as separate machines would; they share
-# the Go caches, which Go keeps safe for concurrent use.
+# the Go caches, which Go keeps safe for concurrent use. They trust the local issuer (STACK_DIR/env) and take their
+# approval policy from DEPLOY_APPROVAL_POLICY, by default deploy/approval-policy.local.json.
 start_worker() {
   local n=$1 name=worker work=$stack/work
   if [ "$n" -gt 1 ]; then name=worker-$n work=$stack/work-$n; fi
-  local worker_env=(DEPLOY_SOURCE_REPO="${DEPLOY_SOURCE_REPO:-$root}" DEPLOY_WORK_DIR="$work" DEPLOY_CACHE_DIR="${DEPLOY_CACHE_DIR:-$root/.cache}" DEPLOY_REGISTRY_INSECURE=true)
+  local worker_env=(DEPLOY_SOURCE_REPO="${DEPLOY_SOURCE_REPO:-$root}" DEPLOY_WORK_DIR="$work" DEPLOY_CACHE_DIR="${DEPLOY_CACHE_DIR:-$root/.cache}" DEPLOY_REGISTRY_INSECURE=true DEPLOY_APPROVAL_POLICY="${DEPLOY_APPROVAL_POLICY:-$root/deploy/approval-policy.local.json}")
   setsid env "${worker_env[@]}" node "$root/dist/worker.js" >"$stack/logs/$name.log" 2>&1 </dev/null &
   local pid=$!
   echo "$pid $name" >>"$stack/pids"

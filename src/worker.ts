@@ -5,6 +5,8 @@ import { existsSync } from 'node:fs';
 import { createActivities } from './activities/index.js';
 import { checkSandbox } from './activities/sandbox.js';
 import { removeLeftoverSecrets } from './activities/workdir.js';
+import { loadApprovalConfig } from './activities/identity.js';
+import { describeApprovalConfig } from './shared/approval-config.js';
 import { readWorkerConfig } from './shared/config.js';
 import { connectOptions, readConnectionSettings } from './shared/connection.js';
 import { errorMessage } from './shared/errors.js';
@@ -20,6 +22,7 @@ async function main(): Promise<void> {
   const config = readWorkerConfig(process.env, process.cwd());
   // The source URL may hold a git token: kept in `config` only, so no child (go test runs the deployed code) inherits it.
   delete process.env.DEPLOY_SOURCE_REPO;
+  const approval = loadApprovalConfig(process.env);
   const settings = readConnectionSettings(process.env);
   const removed = await removeLeftoverSecrets(config.workDir);
   if (removed.length > 0) {
@@ -35,12 +38,13 @@ async function main(): Promise<void> {
       namespace: settings.namespace,
       taskQueue: settings.taskQueue,
       workflowsPath: workflowsPath(),
-      activities: createActivities(config),
+      activities: createActivities(config, undefined, approval),
       // A deploy's activities are mostly waiting on child processes and HTTP; a few at a time per core is plenty.
       maxConcurrentActivityTaskExecutions: Number(process.env.DEPLOY_MAX_ACTIVITIES ?? 20),
       shutdownGraceTime: '30 seconds',
     });
     console.error(`worker: ${sandboxLine}`);
+    console.error(`worker: ${describeApprovalConfig(approval)}`);
     console.error(
       `worker: polling ${settings.namespace}/${settings.taskQueue} on ${settings.address} (pid ${process.pid})`,
     );

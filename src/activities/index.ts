@@ -1,15 +1,21 @@
 /** All activities, built from the worker's configuration. The workflow sees them only as DeployActivities. */
 import type { DeployActivities } from '../shared/activities.js';
+import { parseApprovalConfig, type ApprovalConfig } from '../shared/approval-config.js';
 import type { WorkerConfig } from '../shared/config.js';
 import { awsClients, type AwsClients } from './clients.js';
 import { ecrActivities } from './ecr.js';
 import { ecsActivities } from './ecs.js';
 import { watchActivities } from './ecs-watch.js';
 import { goActivities } from './go.js';
+import { identityActivities } from './identity.js';
 import { imageActivities } from './image.js';
 import { sourceActivities } from './source.js';
 
-export function createActivities(config: WorkerConfig, clients: AwsClients = awsClients()): DeployActivities {
+export function createActivities(
+  config: WorkerConfig,
+  clients: AwsClients = awsClients(),
+  approval: ApprovalConfig = parseApprovalConfig({}),
+): DeployActivities {
   return {
     ...sourceActivities(config),
     ...goActivities(config),
@@ -17,5 +23,6 @@ export function createActivities(config: WorkerConfig, clients: AwsClients = aws
     ...imageActivities(config),
     ...ecsActivities(config, clients),
     ...watchActivities(clients),
+    ...identityActivities(approval),
   };
 }

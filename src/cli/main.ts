@@ -8,6 +8,7 @@ import { ValidationError, validatePerson, validateSha } from '../shared/validate
 import type { DeployOptions } from '../shared/types.js';
 import { openClient } from '../client/connect.js';
 import { approveDeploy, cancelDeploy, deployStatus, listDeploys, requestDeploy } from '../client/deploys.js';
+import { approvalToken, mintLocalToken, requesterToken } from '../client/identity.js';
 import { parseDuration, readOptions, readTarget } from '../client/target.js';
 import { waitWithProgress } from '../client/watch.js';
 import { writeGithubFiles } from './github.js';
@@ -17,9 +18,13 @@ const USAGE = `usage:
   deployctl deploy --sha <40-hex sha> [--wait] [--json] [--github-summary] [--require-approval] [--approval-timeout 1h] [--stable-timeout 15m]
   deployctl rollback [--to <40-hex sha>] [--wait] [--json] [--require-approval] [--approval-timeout 1h] [--stable-timeout 15m]
   deployctl status <workflowId> [--json]
-  deployctl approve <workflowId> --by <name> [--comment <text>]
+  deployctl approve <workflowId> [--token-file <path> | --token <jwt>] [--comment <text>]
+      (the token may come from DEPLOY_APPROVAL_TOKEN, or in GitHub Actions from the job's own ID token;
+       --by <name> instead, only for services whose policy takes approvals by name)
   deployctl cancel <workflowId> --by <name> --reason <text>
   deployctl list [--service] [--running] [--json]
+  deployctl token --as <name> [--audience <aud>] [--ttl 5m]   (the local stack's issuer only)
+requester: DEPLOY_REQUESTER_TOKEN, or in GitHub Actions the job's ID token for DEPLOY_OIDC_AUDIENCE
 target: AWS_REGION ECR_REPOSITORY ECS_CLUSTER ECS_SERVICE [ECS_TASK_DEFINITION] CONTAINER_NAME
 temporal: TEMPORAL_ADDRESS TEMPORAL_NAMESPACE TEMPORAL_TASK_QUEUE [TEMPORAL_API_KEY | TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH]`;
 
@@ -40,6 +45,11 @@ async function main(argv: string[]): Promise<number> {
       'approval-timeout': { type: 'string' },
       'stable-timeout': { type: 'string' },
       by: { type: 'string' },
+      token: { type: 'string' },
+      'token-file': { type: 'string' },
+      as: { type: 'string' },
+      audience: { type: 'string' },
+      ttl: { type: 'string' },
       comment: { type: 'string' },
       reason: { type: 'string' },
       service: { type: 'boolean', default: false },
@@ -64,13 +74,15 @@ async function main(argv: string[]): Promise<number> {
       const requestedBy = process.env.GITHUB_ACTIONS
         ? `github:${process.env.GITHUB_REPOSITORY ?? '?'} run ${process.env.GITHUB_RUN_ID ?? '?'} by ${process.env.GITHUB_ACTOR ?? '?'}`
         : `deployctl by ${process.env.USER ?? 'unknown'}`;
+      const token = await requesterToken(process.env, (line) => err(`deployctl: ${line}`));
+      const who = { requestedBy, ...(token ? { requesterToken: token } : {}) };
       const client = await openClient(settings);
       const started = await requestDeploy({
         client,
         taskQueue: settings.taskQueue,
         request: sha
-          ? { kind: 'deploy', sha, target, options, requestedBy }
-          : { kind: 'rollback', ...(toSha ? { toSha } : {}), target, options, requestedBy },
+          ? { kind: 'deploy', sha, target, options, ...who }
+          : { kind: 'rollback', ...(toSha ? { toSha } : {}), target, options, ...who },
       });
       const { workflowId } = started.handle;
       const runId = started.runId;
@@ -105,15 +117,20 @@ async function main(argv: string[]): Promise<number> {
     case 'approve': {
       const id = positionals[0];
       if (!id) throw new UsageError('approve needs a workflow id');
-      const by = validatePerson(values.by, '--by');
-      const client = await openClient(settings);
-      const approval = await approveDeploy({
-        client,
-        workflowId: id,
-        by,
-        ...(values.comment ? { comment: values.comment } : {}),
+      const by = values.by !== undefined ? validatePerson(values.by, '--by') : undefined;
+      const token = await approvalToken({
+        token: values.token,
+        tokenFile: values['token-file'],
+        env: process.env,
+        note: (line) => err(`deployctl: ${line}`),
       });
-      err(`${id}: approved by ${approval.by ?? by}`);
+      if (!token && !by)
+        throw new UsageError(
+          "approve needs the approver's ID token: --token-file <path>, DEPLOY_APPROVAL_TOKEN or --token <jwt> (--by <name> only for services whose policy takes approvals by name)",
+        );
+      const client = await openClient(settings);
+      const approval = await approveDeploy({ client, workflowId: id, token, by, comment: values.comment });
+      err(`${id}: approved by ${approval.by ?? by}${approval.proof ? ` (${approval.proof})` : ''}`);
       return 0;
     }
     case 'cancel': {
@@ -140,6 +157,17 @@ async function main(argv: string[]): Promise<number> {
           process.stdout.write(
             `${r.workflowId}\t${r.status}\t${r.stage ?? ''}\t${r.sha?.slice(0, 12) ?? ''}\t${r.startTime.toISOString()}\n`,
           );
+      return 0;
+    }
+    case 'token': {
+      if (!values.as) throw new UsageError('token needs --as <name>');
+      const token = await mintLocalToken({
+        env: process.env,
+        as: values.as,
+        ...(values.audience ? { audience: values.audience } : {}),
+        ...(values.ttl ? { ttlSeconds: parseDuration(values.ttl, '--ttl') / 1000 } : {}),
+      });
+      process.stdout.write(`${token}\n`);
       return 0;
     }
     default:

@@ -38,8 +38,9 @@ export function printResult(
   if (result.endedBy) err(`${where} ended by ${result.endedBy.by}: ${result.endedBy.reason}`);
   const approval = result.approval;
   if (approval?.required) {
-    const who = approval.by ? ` by ${approval.by}` : '';
+    const who = approval.by ? ` by ${approval.by}${approval.proof ? ` (${approval.proof})` : ''}` : '';
     err(`${where} approval: ${approval.state}${who}${approval.comment ? ` (${approval.comment})` : ''}`);
+    if (approval.requester) err(`${where} requested by: ${approval.requester.id} (${approval.requester.proof})`);
     if (approval.state === 'pending') for (const line of approval.diff ?? []) err(`${where} would change: ${line}`);
   }
   const total = result.stages.reduce((n, s) => n + (s.durationMs ?? 0), 0);

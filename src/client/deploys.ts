@@ -163,17 +163,28 @@ export function progressAsResult(p: DeployProgress, workflowId: string, runId: s
   return out;
 }
 
-/** Approves through the update, so a refusal (allow-list, not waiting, finished) comes back as a clear error. */
+/**
+ * Approves through the update, so a refusal (a token refused, an identity not allowed, the requester themself, a
+ * deploy not waiting or finished) comes back as a clear error. `token` proves who approves; `by` counts only for
+ * services whose policy takes approvals by name.
+ */
 export async function approveDeploy(opts: {
   client: Client;
   workflowId: string;
-  by: string;
-  comment?: string;
+  token?: string | undefined;
+  by?: string | undefined;
+  comment?: string | undefined;
 }): Promise<ApprovalView> {
   const handle = opts.client.workflow.getHandle(opts.workflowId);
   try {
     return await handle.executeUpdate(approveUpdate, {
-      args: [{ by: opts.by, ...(opts.comment ? { comment: opts.comment } : {}) }],
+      args: [
+        {
+          ...(opts.token ? { token: opts.token } : {}),
+          ...(opts.by ? { by: opts.by } : {}),
+          ...(opts.comment ? { comment: opts.comment } : {}),
+        },
+      ],
     });
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError)

@@ -1,6 +1,9 @@
 /** The deploy target and options from the same environment variables the original Actions pipeline used. */
 import { ValidationError, validateOptions, validateTarget } from '../shared/validate.js';
 import type { DeployOptions, DeployTarget } from '../shared/types.js';
+import { parseDuration } from '../shared/duration.js';
+
+export { parseDuration };
 
 /** Which environment variable feeds each field, so errors name what the user has to fix. */
 const ENV_OF_FIELD: Record<string, string> = {
@@ -28,14 +31,6 @@ export function readTarget(env: Record<string, string | undefined>): DeployTarge
     }
     throw err;
   }
-}
-
-/** "90s", "15m", "1h" or plain milliseconds. */
-export function parseDuration(text: string, field: string): number {
-  const m = /^(\d+)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m?.[1]) throw new ValidationError(field, `"${text}" is not a duration like 90s, 15m or 1h`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 'ms'] ?? 1;
-  return Number(m[1]) * unit;
 }
 
 /** Per-target defaults from the environment; flags given on the command line win. */

@@ -3,6 +3,7 @@
  * src/activities/index.ts implements it, and workflow tests can replace any part of it.
  */
 import type {
+  ApprovalPolicyInput,
   BuildInput,
   BuildResult,
   CheckoutInput,
@@ -14,6 +15,7 @@ import type {
   DiscardImageResult,
   DescribeTargetInput,
   DescribeTargetResult,
+  IdentityCheck,
   ObservedService,
   ObserveServiceInput,
   PackageInput,
@@ -31,6 +33,8 @@ import type {
   VerifyImageInput,
   VerifyImageResult,
   WatchRolloutInput,
+  ServiceApprovalPolicy,
+  VerifyIdentityInput,
 } from './types.js';
 
 export interface DeployActivities {
@@ -58,4 +62,8 @@ export interface DeployActivities {
   /** Asks ECS to roll a service deployment back itself (StopServiceDeployment, or ROLLBACK at a paused hook). */
   stopRollout(input: StopRolloutInput): Promise<StopRolloutResult>;
   deregisterTaskDefinition(input: DeregisterInput): Promise<void>;
+  /** The worker's approval policy for the service, read at the start of a deploy. */
+  approvalPolicy(input: ApprovalPolicyInput): Promise<ServiceApprovalPolicy>;
+  /** Verifies an OIDC ID token against the trusted issuer's keys; returns the identity, or why it was refused. */
+  verifyIdentity(input: VerifyIdentityInput): Promise<IdentityCheck>;
 }

@@ -43,11 +43,15 @@ export interface DeployTarget {
   taskDefinitionPath?: string;
 }
 
+/**
+ * What the request asks for. The approval fields are at most a stricter overlay on the worker's approval policy: they
+ * can ask for approval, a shorter timeout or fewer approvers, never less (src/shared/approval.ts).
+ */
 export interface DeployOptions {
   requireApproval?: boolean;
-  /** Default one hour. */
+  /** Shorter than the policy's timeout, or ignored. */
   approvalTimeoutMs?: number;
-  /** Who may approve; empty or absent: anyone. */
+  /** Narrows the policy's approvers; empty or absent: whoever the policy allows. */
   approvers?: string[];
   /** How long the rollout may take before it counts as failed. Default 15 minutes. */
   stableTimeoutMs?: number;
@@ -59,8 +63,13 @@ export interface DeployInput {
   sha: string;
   target: DeployTarget;
   options?: DeployOptions;
-  /** Who or what asked for it, for the audit trail (e.g. "github:owner/repo run 42"). */
+  /** Who or what asked for it, for the audit trail (e.g. "github:owner/repo run 42"). Unverified. */
   requestedBy?: string;
+  /**
+   * An OIDC ID token proving who asked: the deploy verifies it in an activity at its start and keeps only the
+   * verified identity. Short-lived and audience-bound, since the input stays in history.
+   */
+  requesterToken?: string;
   /** Workflow ids of running deploys of the same service that this one supersedes (deploys started before the queue). */
   supersedes?: string[];
   /** Set by the service's queue: the deploy waits for its lease before it touches the service. */
@@ -162,6 +171,17 @@ export interface RolloutSnapshot {
   finishedAt?: string;
 }
 
+/** Where a deploy waits for a person: before it updates the service (later also at an ECS lifecycle hook). */
+export type ApprovalPoint = 'before_update';
+
+/** verified: an OIDC ID token the worker checked; unverified: a name anyone able to reach the namespace could send. */
+export type Proof = 'verified' | 'unverified';
+
+export interface Party {
+  id: string;
+  proof: Proof;
+}
+
 export interface ApprovalView {
   required: boolean;
   state: 'not_required' | 'pending' | 'approved' | 'rejected' | 'timed_out';
@@ -170,6 +190,19 @@ export interface ApprovalView {
   at?: string;
   /** What would change: the task-definition diff between the running revision and the new one. */
   diff?: string[];
+  /* The fields below are absent for deploys started before the worker's approval policy existed. */
+  /** How approvers prove who they are: an ID token (verified) or a name (namespace, unverified). */
+  mode?: 'verified' | 'namespace';
+  /** Who made approval necessary: the worker's policy, or the request on top of it. */
+  requiredBy?: 'policy' | 'request';
+  /** Who may approve; absent: any identity the mode admits, except the requester. */
+  approvers?: string[];
+  timeoutMs?: number;
+  /** How `by` was established. */
+  proof?: Proof;
+  /** Who asked for the deploy, as far as it could be proven. */
+  requester?: Party;
+  point?: ApprovalPoint;
 }
 
 export interface DeployError {
@@ -446,6 +479,47 @@ export interface RestoreRevisionInput {
   sha: string;
   deployId: string;
 }
+
+/** What the worker's approval policy says about one service. Read by an activity, so it is in the deploy's history. */
+export interface ServiceApprovalPolicy {
+  /** cluster/service */
+  service: string;
+  /** Which entry of the policy applied. */
+  source: 'service' | 'defaults';
+  requireApproval: boolean;
+  identity: 'verified' | 'namespace';
+  /** Empty: any identity the mode admits. */
+  approvers: string[];
+  approvalTimeoutMs: number;
+  /** Claims an approver's token must carry (the policy's tokenClaims and the service's approverClaims). */
+  approverClaims: Record<string, string>;
+  /** Claims a requester's token must carry (the policy's tokenClaims). */
+  requesterClaims: Record<string, string>;
+  /** The issuer the worker trusts; absent when it trusts none, and then no token can be verified. */
+  issuer?: string;
+  /** The claim read as the identity. */
+  identityClaim?: string;
+}
+
+export interface ApprovalPolicyInput {
+  region: string;
+  cluster: string;
+  service: string;
+}
+
+export interface VerifyIdentityInput {
+  token: string;
+  role: 'approver' | 'requester';
+  /** Claims the token must carry, with these exact values. */
+  requireClaims: Record<string, string>;
+  /** When the token was presented (workflow time): it must have been valid then. */
+  at: string;
+  /** An approver's token must be issued after this (when the deploy began waiting), so an old one cannot be replayed. */
+  issuedAfter?: string;
+}
+
+/** A verification's answer: the identity and nothing else of the token, or why it was refused. */
+export type IdentityCheck = { ok: true; identity: string; expiresAt: string } | { ok: false; reason: string };
 
 export interface DeregisterInput {
   region: string;

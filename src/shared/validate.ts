@@ -56,6 +56,9 @@ const CONTAINER_RE = /^[A-Za-z0-9_-]{1,255}$/;
 const REL_PATH_RE = /^[A-Za-z0-9_][A-Za-z0-9_./-]*$/;
 const WORKFLOW_ID_RE = /^[A-Za-z0-9_.-]{1,255}$/;
 const PERSON_RE = /^[\p{L}\p{N} ._@+-]{1,100}$/u;
+/** A compact JWS: three base64url parts. 8 KiB is far above any ID token (GitHub's are under 2 KiB). */
+const JWT_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const MAX_TOKEN = 8192;
 
 export class ValidationError extends Error {
   constructor(
@@ -102,6 +105,15 @@ export function validateWorkflowId(value: unknown, field: string): string {
 
 export function validatePerson(value: unknown, field: string): string {
   return match(value, PERSON_RE, field, 'name (letters, digits, spaces and . _ @ + -, at most 100)');
+}
+
+/** The shape of an ID token only; the worker verifies its signature and claims. Never echoes the value. */
+export function validateToken(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length > MAX_TOKEN || !JWT_RE.test(value)) {
+    const what = typeof value === 'string' ? `${value.length} characters that are not one` : show(value);
+    throw new ValidationError(field, `expected an OIDC ID token (a JWT: three base64url parts), got ${what}`);
+  }
+  return value;
 }
 
 export function validateTarget(target: unknown, prefix = 'target.'): DeployTarget {
@@ -198,6 +210,7 @@ export function validateDeployInput(input: unknown): DeployInput {
   if (i.requestedBy !== undefined) {
     out.requestedBy = match(i.requestedBy, /^[^\r\n]{1,200}$/, 'requestedBy', 'single line of at most 200 characters');
   }
+  if (i.requesterToken !== undefined) out.requesterToken = validateToken(i.requesterToken, 'requesterToken');
   if (i.supersedes !== undefined) {
     if (!Array.isArray(i.supersedes)) throw new ValidationError('supersedes', 'expected a list of workflow ids');
     out.supersedes = i.supersedes.map((id, n) => validateWorkflowId(id, `supersedes[${n}]`));

@@ -113,3 +113,18 @@ export const watchCompensation = proxyActivities<Pick<DeployActivities, 'watchRo
     nonRetryableErrorTypes,
   },
 });
+
+/**
+ * The worker's approval policy and ID-token checks: quick, and a refused token is an answer, not an error. Only an
+ * issuer that cannot be reached fails, after a few tries, so an approval never waits long on it.
+ */
+export const identity = proxyActivities<Pick<DeployActivities, 'approvalPolicy' | 'verifyIdentity'>>({
+  startToCloseTimeout: '20 seconds',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '10 seconds',
+    maximumAttempts: 4,
+    nonRetryableErrorTypes,
+  },
+});

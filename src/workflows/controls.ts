@@ -1,7 +1,8 @@
 /** How people and other deploys steer a running deploy: approve, cancel, supersede, and the progress query. */
 import { log, setHandler, workflowInfo, type CancellationScope } from '@temporalio/workflow';
+import { errorMessage } from '../shared/errors.js';
 import { validatePerson, validateSha, validateWorkflowId } from '../shared/validate.js';
-import type { ApprovalView } from '../shared/types.js';
+import { Approvals } from './approval.js';
 import {
   approveSignal,
   approveUpdate,
@@ -32,20 +33,34 @@ export class Controls {
   leaseGranted = false;
   /** Set once the deploy is settling: from then on nothing can change how it ends. */
   private closed = false;
+  /** Who may approve, and the approvals given. */
+  readonly approvals: Approvals;
 
   constructor(
     private readonly state: DeployState,
     private readonly scope: CancellationScope,
   ) {
+    this.approvals = new Approvals(state, () =>
+      this.closed || this.ended
+        ? `deploy ${workflowInfo().workflowId} is ending (${this.ended?.kind ?? state.status}); nothing to approve`
+        : undefined,
+    );
+    state.howToApprove = () => this.approvals.howTo();
     setHandler(progressQuery, () => state.progress());
-    setHandler(approveSignal, (req) => {
-      const refusal = this.approvalRefusal(req, false);
-      if (refusal) log.warn(`approve signal ignored: ${refusal}`);
-      else this.approve(req);
+    // A refused approve signal is logged and ignored. Thrown, a Temporal failure (ApplicationFailure, ActivityFailure)
+    // would fail the whole deploy, and any other error its workflow task on every replay.
+    setHandler(approveSignal, async (req) => {
+      try {
+        await this.approvals.approve(req, 'signal');
+      } catch (err) {
+        log.warn(`approve signal ignored: ${errorMessage(err)}`);
+      }
     });
-    setHandler(approveUpdate, (req) => this.approve(req), {
+    // The update answers: its validator refuses without a trace in history; a token refused after verification
+    // fails the update (ApplicationFailure), never the workflow.
+    setHandler(approveUpdate, (req: ApproveRequest) => this.approvals.approve(req, 'update'), {
       validator: (req: ApproveRequest) => {
-        const refusal = this.approvalRefusal(req, true);
+        const refusal = this.approvals.refusal(req, 'update');
         if (refusal) throw new Error(refusal);
       },
     });
@@ -92,35 +107,6 @@ export class Controls {
   /** Called when settling starts: a late cancel or supersede must not turn a success into something else. */
   close(): void {
     this.closed = true;
-  }
-
-  /** Why an approval is refused, or undefined when it is accepted. Signals may approve early; the update may not. */
-  private approvalRefusal(req: ApproveRequest, mustBeWaiting: boolean): string | undefined {
-    const { approval, status, result } = this.state;
-    const id = workflowInfo().workflowId;
-    if (safeName(req?.by) === undefined) return 'approve needs "by": the approver\'s name';
-    if (result) return `deploy ${id} has finished (${result.status}); nothing to approve`;
-    if (this.closed || this.ended) return `deploy ${id} is ending (${this.ended?.kind ?? status}); nothing to approve`;
-    if (!approval.required) return `deploy ${id} does not require approval`;
-    if (approval.state !== 'pending') return `deploy ${id} was already ${approval.state}`;
-    if (mustBeWaiting && status !== 'awaiting_approval')
-      return `deploy ${id} is not waiting for approval yet (status ${status})`;
-    const allowed = this.state.input.options?.approvers ?? [];
-    if (allowed.length > 0 && !allowed.includes(req.by)) {
-      return `approver "${req.by}" is not allowed to approve ${id}; allowed: ${allowed.join(', ')}`;
-    }
-    return undefined;
-  }
-
-  private approve(req: ApproveRequest): ApprovalView {
-    const approval = this.state.approval;
-    approval.state = 'approved';
-    approval.by = req.by;
-    approval.at = new Date().toISOString();
-    if (typeof req.comment === 'string' && req.comment) approval.comment = req.comment.slice(0, 500);
-    log.info(`deploy approved by ${req.by}`);
-    this.state.publish();
-    return approval;
   }
 }
 

@@ -19,7 +19,8 @@ import type { DeployError, DeployInput, DeployResult, DescribeTargetResult, Regi
 import { aws, watch } from './activities.js';
 import { obtainImage, type Image } from './artifact.js';
 import { Controls } from './controls.js';
-import { awaitApproval, awaitLease, awaitPredecessors, claimService, notifyQueue, notifySuccessors } from './gates.js';
+import { awaitApproval, loadApprovalPolicy } from './approval.js';
+import { awaitLease, awaitPredecessors, claimService, notifyQueue, notifySuccessors } from './gates.js';
 import { DEFAULTS, revision } from './common.js';
 import { type Progress, rejectInput, settle, toDeployError } from './settle.js';
 import { DeployState } from './state.js';
@@ -46,7 +47,7 @@ export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
   try {
     await scope.run(async () => {
       await claimService(input, controls);
-      const current = await readTarget(input, state);
+      const current = await readTarget(input, state, controls);
       state.previousTaskDefinitionArn = current.taskDefinitionArn;
       if (current.observed) state.observed = current.observed;
       if (isAlreadyLive(input, current)) {
@@ -62,7 +63,7 @@ export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
       if (registered.reused) state.reused.taskDefinitionArn = registered.taskDefinitionArn;
       state.approval.diff = registered.diff;
 
-      await awaitApproval(state, controls, options.approvalTimeoutMs);
+      await awaitApproval(state, controls, { at: 'before_update' });
       await awaitPredecessors(controls, options.predecessorTimeoutMs);
       await awaitLease(state, controls, options.predecessorTimeoutMs);
 
@@ -132,8 +133,8 @@ export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
   });
 }
 
-/** Checks the cluster, service and repository, and reads what the service runs now. */
-async function readTarget(input: DeployInput, state: DeployState): Promise<DescribeTargetResult> {
+/** Checks the cluster, service and repository, reads what the service runs now, and the approval policy. */
+async function readTarget(input: DeployInput, state: DeployState, controls: Controls): Promise<DescribeTargetResult> {
   const { target } = input;
   const where = `${target.cluster}/${target.service}`;
   return await state.run('validate', async () => {
@@ -144,6 +145,7 @@ async function readTarget(input: DeployInput, state: DeployState): Promise<Descr
       aws.checkRepository.executeWithOptions({ summary: `check ECR repository ${target.repository}` }, [
         { region: target.region, repository: target.repository },
       ]),
+      loadApprovalPolicy(state, controls.approvals),
     ]);
     if (described.controller && described.controller !== 'ECS') {
       throw ApplicationFailure.nonRetryable(

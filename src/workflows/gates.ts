@@ -1,38 +1,10 @@
-/** What a deploy waits for before it touches the service: a person's approval, and older deploys letting go. */
-import {
-  ApplicationFailure,
-  CancelledFailure,
-  condition,
-  getExternalWorkflowHandle,
-  log,
-  patched,
-  workflowInfo,
-} from '@temporalio/workflow';
+/** What a deploy waits for before it touches the service besides approval (approval.ts): older deploys letting go. */
+import { ApplicationFailure, condition, getExternalWorkflowHandle, log, patched, workflowInfo } from '@temporalio/workflow';
 import { ErrorType, errorMessage } from '../shared/errors.js';
 import type { DeployInput, DeployResult } from '../shared/types.js';
 import type { Controls } from './controls.js';
 import { deployEndedSignal, predecessorDoneSignal, supersedeSignal } from './messages.js';
 import type { DeployState } from './state.js';
-
-/** Who ends a deploy whose approval never came. */
-export const APPROVAL_TIMEOUT = 'approval timeout';
-
-/** Waits for the approve signal or update. No answer in time counts as a rejection: the deploy ends cancelled. */
-export async function awaitApproval(state: DeployState, controls: Controls, timeoutMs: number): Promise<void> {
-  if (!state.approval.required) {
-    state.skip('approval', 'not required');
-    return;
-  }
-  await state.run('approval', async () => {
-    state.setStatus('awaiting_approval');
-    const decided = await condition(() => state.approval.state !== 'pending', timeoutMs);
-    if (!decided) {
-      const reason = `no approval within ${formatDuration(timeoutMs)}`;
-      controls.stop({ kind: 'cancelled', by: APPROVAL_TIMEOUT, reason, at: new Date().toISOString() });
-      throw new CancelledFailure(reason);
-    }
-  });
-}
 
 /** Asks older deploys of the same service to stand down; they answer once they have let go of it. */
 export async function claimService(input: DeployInput, controls: Controls): Promise<void> {

@@ -2,8 +2,14 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ApprovalView, DeployOptions, DeployProgress, DeployResult, DeployTarget } from '../shared/types.js';
 
+/**
+ * An approval. `token`: the approver's OIDC ID token, verified by the worker (kept in this signal's or update's
+ * history event, so it must be short-lived and audience-bound). `by`: a name, counted only for services whose
+ * policy takes approvals by name (namespace mode), and for deploys started before the policy existed.
+ */
 export interface ApproveRequest {
-  by: string;
+  token?: string;
+  by?: string;
   comment?: string;
 }
 
@@ -28,7 +34,7 @@ export const predecessorDoneSignal = defineSignal<[{ workflowId: string }]>('pre
 /** Sent by the service's queue: no other deploy holds the service any more, this one may update it. */
 export const leaseSignal = defineSignal<[{ queue: string }]>('lease');
 
-/** Like the approve signal, but answers: a validator refuses approvers outside the allow-list and deploys not waiting. */
+/** Like the approve signal, but answers: a refused approval comes back as the update's failure, saying why. */
 export const approveUpdate = defineUpdate<ApprovalView, [ApproveRequest]>('approve');
 
 export const progressQuery = defineQuery<DeployProgress>('progress');
@@ -37,8 +43,14 @@ export const progressQuery = defineQuery<DeployProgress>('progress');
 
 /** A request to the service's queue: deploy a SHA, or roll back to an earlier good deploy. */
 export type QueueRequest =
-  | { kind: 'deploy'; sha: string; target: DeployTarget; options?: DeployOptions; requestedBy?: string }
-  | { kind: 'rollback'; toSha?: string; target: DeployTarget; options?: DeployOptions; requestedBy?: string };
+  | ({ kind: 'deploy'; sha: string; target: DeployTarget; options?: DeployOptions } & Requester)
+  | ({ kind: 'rollback'; toSha?: string; target: DeployTarget; options?: DeployOptions } & Requester);
+
+/** Who asks: a name for the record, and an OIDC ID token the deploy verifies (see DeployInput). */
+export interface Requester {
+  requestedBy?: string;
+  requesterToken?: string;
+}
 
 export interface QueueAnswer {
   /** The deploy that carries the request. */

@@ -238,6 +238,7 @@ function plan(
     target: req.target,
     ...(req.options ? { options: req.options } : {}),
     ...(req.requestedBy ? { requestedBy: req.requestedBy } : {}),
+    ...(req.requesterToken ? { requesterToken: req.requesterToken } : {}),
   };
   if (req.kind === 'rollback') {
     if (req.toSha !== undefined) validateSha(req.toSha, 'toSha');

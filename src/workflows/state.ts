@@ -62,6 +62,8 @@ export class DeployState {
   /** Facts for the result that no other field carries. */
   readonly notes: string[] = [];
   result: DeployResult | undefined;
+  /** How a person approves this deploy, for the UI (set by the controls, which know the rules). */
+  howToApprove: () => string = () => 'send the `approve` signal `{"by": "you"}`';
 
   constructor(
     readonly input: DeployInput,
@@ -179,13 +181,16 @@ export class DeployState {
     }
     if (this.approval.required) {
       const a = this.approval;
-      facts.push(`approval: ${a.state}${a.by ? ` by ${a.by}` : ''}${a.comment ? ` (${a.comment})` : ''}`);
+      const proof = a.proof === 'unverified' ? ' (unverified)' : '';
+      facts.push(`approval: ${a.state}${a.by ? ` by ${a.by}${proof}` : ''}${a.comment ? ` (${a.comment})` : ''}`);
+      if (a.approvers) facts.push(`approvers: ${a.approvers.join(', ')}`);
+      if (a.requester) facts.push(`requested by: ${a.requester.id} (${a.requester.proof})`);
     }
     if (facts.length) lines.push('', ...facts.map((f) => `- ${f}`));
     if (this.approval.state === 'pending' && this.status === 'awaiting_approval') {
       lines.push(
         '',
-        'Waiting for approval: send the `approve` signal `{"by": "you"}` or `cancel` `{"by": "you", "reason": "..."}`.',
+        `Waiting for approval: ${this.howToApprove()}, or \`cancel\` \`{"by": "you", "reason": "..."}\`.`,
         ...(this.approval.diff?.length
           ? ['', 'What would change:', '', ...this.approval.diff.map((d) => `- ${d}`)]
           : []),

@@ -68,6 +68,13 @@ async function statusUntil(
   throw new Error(`deploy ${workflowId} never reached the expected state; last status:\n${last}`);
 }
 
+/** A real ID token from the stack's local issuer, minted by deployctl as a person would. */
+async function tokenFor(as: string): Promise<string> {
+  const run = await deployctl(stack, ['token', '--as', as]);
+  if (run.exitCode !== 0) throw new Error(`deployctl token failed: ${run.stderr}`);
+  return run.stdout.trim();
+}
+
 const finished = (id: string) => statusUntil(id, (r) => FINAL.includes(r.status));
 const reaches = (id: string, status: string) =>
   statusUntil(id, (r) => r.status === status || FINAL.includes(r.status)).then((s) => {
@@ -99,13 +106,21 @@ describe('controlling deploys with deployctl on the local stack', () => {
     expect(waiting.stderr).toMatch(/local\/hello would change: .*image.*hello@sha256:[0-9a-f]{64}/);
     expect((await service()).taskDefinition).toBe(before);
 
-    const approve = await deployctl(stack, ['approve', workflowId, '--by', 'alice', '--comment', 'ship it']);
-    expect(approve.stderr).toContain(`${workflowId}: approved by alice`);
+    const approve = await deployctl(stack, ['approve', workflowId, '--comment', 'ship it'], {
+      DEPLOY_APPROVAL_TOKEN: await tokenFor('alice'),
+    });
+    expect(approve.stderr).toContain(`${workflowId}: approved by alice (verified)`);
     expect(approve.exitCode).toBe(0);
 
     const { result } = await finished(workflowId);
     expect(result.status).toBe('succeeded');
-    expect(result.approval).toMatchObject({ state: 'approved', by: 'alice', comment: 'ship it' });
+    expect(result.approval).toMatchObject({
+      state: 'approved',
+      by: 'alice',
+      proof: 'verified',
+      requiredBy: 'request',
+      comment: 'ship it',
+    });
     expect((await service()).taskDefinition).toBe(result.taskDefinitionArn);
     approvedRunId = result.runId;
   });
@@ -125,13 +140,13 @@ describe('controlling deploys with deployctl on the local stack', () => {
     expect(runs.map((d) => d.runId).sort()).toEqual([approvedRunId, result.runId].sort());
   });
 
-  test('an approval from outside the allow-list is refused with a clear message; a cancel then ends the deploy before the update', async () => {
+  test('an approval from outside the allow-list the request narrowed is refused with a clear message; a cancel then ends the deploy before the update', async () => {
     const before = (await service()).taskDefinition;
     const sha = await source.commit('a commit only alice may approve');
     const { workflowId } = await start(sha, ['--require-approval'], { DEPLOY_APPROVERS: 'alice' });
     await reaches(workflowId, 'awaiting_approval');
 
-    const refused = await deployctl(stack, ['approve', workflowId, '--by', 'mallory']);
+    const refused = await deployctl(stack, ['approve', workflowId, '--token', await tokenFor('mallory')]);
     expect(refused.exitCode).not.toBe(0);
     expect(refused.stderr).toContain(
       `deployctl: failed to approve ${workflowId}: approver "mallory" is not allowed to approve ${workflowId}; allowed: alice`,
@@ -147,7 +162,7 @@ describe('controlling deploys with deployctl on the local stack', () => {
     expect((await service()).taskDefinition).toBe(before);
     expect(await revisionStatus(result.taskDefinitionArn)).toBe('INACTIVE');
 
-    const late = await deployctl(stack, ['approve', workflowId, '--by', 'alice']);
+    const late = await deployctl(stack, ['approve', workflowId], { DEPLOY_APPROVAL_TOKEN: await tokenFor('alice') });
     expect(late.exitCode).not.toBe(0);
     expect(late.stderr).toContain(`the deploy has finished (cancelled); nothing to approve`);
   });

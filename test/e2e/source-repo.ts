@@ -54,7 +54,7 @@ export interface AppStack {
   stop(): Promise<void>;
 }
 
-export async function startAppStack(opts: Pick<StackOptions, 'cluster'> = {}): Promise<AppStack> {
+export async function startAppStack(opts: Pick<StackOptions, 'cluster' | 'approvalPolicy'> = {}): Promise<AppStack> {
   const source = await makeSourceRepo();
   let stack: Stack;
   try {

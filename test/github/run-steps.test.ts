@@ -45,6 +45,7 @@ function known(overrides: Record<string, string> = {}): Record<string, string> {
     'vars.CONTAINER_NAME': e.CONTAINER_NAME ?? '',
     'vars.ECS_TASK_DEFINITION': e.ECS_TASK_DEFINITION ?? '',
     'vars.DEPLOY_REQUIRE_APPROVAL': '',
+    'vars.DEPLOY_OIDC_AUDIENCE': e.DEPLOY_OIDC_AUDIENCE ?? '',
     'vars.DEPLOY_STABLE_TIMEOUT': '',
     ...overrides,
   };
@@ -80,7 +81,7 @@ async function runnerEnv(sha: string): Promise<{ env: Record<string, string>; fi
   return { env, files };
 }
 
-async function runDeployStep(sha: string, overrides: Record<string, string> = {}) {
+async function runDeployStep(sha: string, overrides: Record<string, string> = {}, runner: Record<string, string> = {}) {
   const { env, files } = await runnerEnv(sha);
   const run = await startRunStep({
     workflow,
@@ -88,7 +89,7 @@ async function runDeployStep(sha: string, overrides: Record<string, string> = {}
     step: deployStep,
     known: known(overrides),
     workspace,
-    baseEnv: env,
+    baseEnv: { ...env, ...runner },
     scriptDir: env.RUNNER_TEMP ?? runnerTemp,
   });
   return { run, files };
@@ -173,6 +174,8 @@ describe('the deploy job', () => {
     const text = JSON.stringify(workflow.jobs.deploy);
     expect(text).not.toMatch(/\bgo (build|test)\b|docker|buildah|AWS_ACCESS_KEY|AWS_SECRET|role-to-assume/i);
     expect(workflow.permissions).toEqual({ contents: 'read' });
+    // The job's own ID token proves who asked; it is no cloud credential.
+    expect(workflow.jobs.deploy?.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
   });
 });
 
@@ -287,4 +290,97 @@ describe("the deploy job's run steps on the local stack", () => {
     const summary = await readFile(files.summary, 'utf8');
     expect(summary).toContain(`Deploy ${sha.slice(0, 7)} to local/hello: cancelled by deployctl`);
   }, 240_000);
+});
+
+/**
+ * What a job with `id-token: write` gets from GitHub, pointing at the local issuer, which answers GitHub's request
+ * shape: a bearer-authenticated GET, `&audience=` appended, {"value": "<jwt>"} back. `sub` is the identity the local
+ * worker reads.
+ */
+async function idTokenEnv(sub: string): Promise<Record<string, string>> {
+  const params = new URLSearchParams({ sub, actor: sub, environment: 'production' });
+  return {
+    ACTIONS_ID_TOKEN_REQUEST_URL: `${stack.env.DEPLOY_OIDC_ISSUER}/token?${params.toString()}`,
+    ACTIONS_ID_TOKEN_REQUEST_TOKEN: (await readFile(stack.env.DEPLOY_DEV_ISSUER_KEY_FILE ?? '', 'utf8')).trim(),
+  };
+}
+
+describe('the approve job', () => {
+  let approve: Workflow;
+  let approveStep: Step;
+
+  beforeAll(async () => {
+    approve = await readWorkflow(join(ROOT, '.github/workflows/approve.yml'));
+    const found = approve.jobs.approve?.steps.find((s) => s.id === 'approve');
+    if (!found) throw new Error('approve.yml has no step with id "approve"');
+    approveStep = found;
+  });
+
+  test('runs by hand with the deploy id, in the protected environment, with an ID token and no cloud credentials', () => {
+    expect(approve.on).toMatchObject({ workflow_dispatch: { inputs: { 'workflow-id': { required: true } } } });
+    expect(approve.jobs.approve).toMatchObject({
+      environment: 'production',
+      permissions: { contents: 'read', 'id-token': 'write' },
+    });
+    expect(JSON.stringify(approve.jobs.approve)).not.toMatch(/AWS_ACCESS_KEY|AWS_SECRET|role-to-assume|--token /);
+  });
+
+  async function runApproveStep(workflowId: string, sub: string) {
+    const { env } = await runnerEnv('0'.repeat(40));
+    const { process: child } = await startRunStep({
+      workflow: approve,
+      job: 'approve',
+      step: approveStep,
+      known: {
+        ...known(),
+        'inputs.workflow-id': workflowId,
+        'inputs.comment': `approved by ${sub} in Actions`,
+      },
+      workspace,
+      baseEnv: { ...env, ...(await idTokenEnv(sub)), GITHUB_ACTOR: sub },
+      scriptDir: env.RUNNER_TEMP ?? runnerTemp,
+    });
+    return await child;
+  }
+
+  test("a deploy job's request waits for approval; the requester's own approve job is refused, another's deploys it", async () => {
+    const sha = await source.commit('a commit approved from Actions');
+    const { run } = await runDeployStep(sha, { 'vars.DEPLOY_REQUIRE_APPROVAL': 'true' }, await idTokenEnv('alice'));
+    const workflowId = await new Promise<string>((resolve, reject) => {
+      let seen = '';
+      const timer = setTimeout(() => reject(new Error(`never awaiting approval within 150 s:\n${seen}`)), 150_000);
+      run.process.all?.on('data', (chunk: Buffer) => {
+        seen += chunk.toString();
+        const id = new RegExp(`started (deploy\\.local\\.hello\\.${sha}\\.\\d+)`).exec(seen)?.[1];
+        if (id && seen.includes('awaiting approval')) {
+          clearTimeout(timer);
+          resolve(id);
+        }
+      });
+      void run.process.then(() => reject(new Error(`the step ended before awaiting approval:\n${seen}`)));
+    });
+
+    const own = await runApproveStep(workflowId, 'alice');
+    expect(own.exitCode).toBe(1);
+    expect(own.all).toContain(
+      `deployctl: failed to approve ${workflowId}: approver "alice" requested ${workflowId} and cannot approve it too; four eyes need another approver`,
+    );
+
+    const other = await runApproveStep(workflowId, 'bob');
+    expect(other.all).toContain(`${workflowId}: approved by bob (verified)`);
+    expect(other.exitCode).toBe(0);
+    // No token reaches the log.
+    expect(other.all).not.toMatch(/eyJ[A-Za-z0-9_-]+\.eyJ/);
+
+    const deployed = await run.process;
+    expect(deployed.exitCode).toBe(0);
+    const final = JSON.parse((await deployctl(stack, ['status', workflowId, '--json'])).stdout) as DeployResult;
+    expect(final.approval).toMatchObject({
+      state: 'approved',
+      by: 'bob',
+      proof: 'verified',
+      comment: 'approved by bob in Actions',
+      requester: { id: 'alice', proof: 'verified' },
+    });
+  }, 300_000);
 });

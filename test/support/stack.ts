@@ -22,6 +22,8 @@ export interface StackOptions {
   stepMs?: number;
   /** The cluster stack (scripts/cluster-up.sh): Temporal built from source on PostgreSQL, two workers. */
   cluster?: boolean;
+  /** The workers' approval policy file (DEPLOY_APPROVAL_POLICY); default deploy/approval-policy.local.json. */
+  approvalPolicy?: string;
 }
 
 const CLUSTER_TOOLS = [
@@ -46,10 +48,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     STACK_UI_PORT: String(await freePort()),
     STACK_MOTO_PORT: String(await freePort()),
     STACK_REGISTRY_PORT: String(await freePort()),
+    STACK_ISSUER_PORT: String(await freePort()),
     STACK_ROLLOUT_STEP_MS: String(opts.stepMs ?? 300),
     DEPLOY_CACHE_DIR: `${ROOT}/.cache`,
   };
   if (opts.sourceRepo) env.DEPLOY_SOURCE_REPO = opts.sourceRepo;
+  if (opts.approvalPolicy) env.DEPLOY_APPROVAL_POLICY = opts.approvalPolicy;
   if (opts.cluster) env.STACK_POSTGRES_PORT = String(await freePort());
   const stop = async (): Promise<void> => {
     await execa(`${ROOT}/scripts/stack-down.sh`, [], { env: { STACK_DIR: dir }, reject: false });

@@ -6,7 +6,7 @@ import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
 import type { DeployActivities } from '../../src/shared/activities.js';
 import type { DeployInput } from '../../src/shared/types.js';
 import { approveSignal, approveUpdate, cancelSignal } from '../../src/workflows/messages.js';
-import { NEW, PREVIOUS, SHA, fakeActivities, input, snapshot } from './fakes.js';
+import { NEW, PREVIOUS, SHA, fakeActivities, fakeToken, input, snapshot } from './fakes.js';
 import { startDeploy, statusIs, waitForProgress, withWorker } from './harness.js';
 
 let env: TestWorkflowEnvironment;
@@ -42,6 +42,9 @@ describe('approval', () => {
       expect(p.stage).toBe('approval');
       expect(p.approval).toMatchObject({
         required: true,
+        requiredBy: 'request',
+        mode: 'verified',
+        point: 'before_update',
         state: 'pending',
         diff: ['containers[web].image: old -> new'],
       });
@@ -54,16 +57,23 @@ describe('approval', () => {
     });
   });
 
-  test('an approve signal lets the deploy go on to succeed, recording who approved and when', async () => {
+  test('an approve signal with a token lets the deploy go on to succeed, recording who approved and when', async () => {
     const acts = fakeActivities();
     const result = await withWorker(env, acts, async (tq) => {
       const handle = await startDeploy(env, tq, withApproval());
       await waitForProgress(handle, statusIs('awaiting_approval'));
-      await handle.signal(approveSignal, { by: 'alice', comment: 'looks good' });
+      await handle.signal(approveSignal, { token: fakeToken('alice'), comment: 'looks good' });
       return await handle.result();
     });
     expect(result.status).toBe('succeeded');
-    expect(result.approval).toMatchObject({ required: true, state: 'approved', by: 'alice', comment: 'looks good' });
+    expect(result.approval).toMatchObject({
+      required: true,
+      state: 'approved',
+      by: 'alice',
+      proof: 'verified',
+      comment: 'looks good',
+    });
+    expect(JSON.stringify(result)).not.toContain(fakeToken('alice'));
     expect(result.approval?.at).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(updatedTo(acts)).toEqual([NEW]);
   });
@@ -89,14 +99,16 @@ describe('approval', () => {
     const result = await withWorker(env, acts, async (tq) => {
       const handle = await startDeploy(env, tq, withApproval({ approvers: ['alice', 'bob'] }));
       await waitForProgress(handle, statusIs('awaiting_approval'));
-      const refused = await handle.executeUpdate(approveUpdate, { args: [{ by: 'mallory' }] }).catch((e: unknown) => e);
+      const refused = await handle
+        .executeUpdate(approveUpdate, { args: [{ token: fakeToken('mallory') }] })
+        .catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
       expect((refused as WorkflowUpdateFailedError).cause?.message).toMatch(
         /^approver "mallory" is not allowed to approve wf-.*; allowed: alice, bob$/,
       );
       expect((await waitForProgress(handle, statusIs('awaiting_approval'))).approval.state).toBe('pending');
-      const accepted = await handle.executeUpdate(approveUpdate, { args: [{ by: 'bob' }] });
-      expect(accepted).toMatchObject({ state: 'approved', by: 'bob' });
+      const accepted = await handle.executeUpdate(approveUpdate, { args: [{ token: fakeToken('bob') }] });
+      expect(accepted).toMatchObject({ state: 'approved', by: 'bob', proof: 'verified' });
       return await handle.result();
     });
     expect(result.status).toBe('succeeded');
@@ -116,9 +128,11 @@ describe('approval', () => {
       const handle = await startDeploy(env, tq, withApproval());
       try {
         await waitForProgress(handle, statusIs('building'));
-        const refused = await handle.executeUpdate(approveUpdate, { args: [{ by: 'alice' }] }).catch((e: unknown) => e);
+        const refused = await handle
+          .executeUpdate(approveUpdate, { args: [{ token: fakeToken('alice') }] })
+          .catch((e: unknown) => e);
         expect((refused as WorkflowUpdateFailedError).cause?.message).toMatch(
-          /is not waiting for approval yet \(status building\)$/,
+          /is not waiting for approval yet \(status building\); an approval counts only once the deploy waits for it, with the diff known$/,
         );
       } finally {
         release();
@@ -137,7 +151,9 @@ describe('approval', () => {
       await waitForProgress(handle, statusIs('awaiting_approval'));
       await handle.signal(cancelSignal, { by: 'carol', reason: 'not today' });
       expect((await handle.result()).status).toBe('cancelled');
-      const refused = await handle.executeUpdate(approveUpdate, { args: [{ by: 'alice' }] }).catch((e: unknown) => e);
+      const refused = await handle
+        .executeUpdate(approveUpdate, { args: [{ token: fakeToken('alice') }] })
+        .catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(Error);
       expect((refused as Error).message).toMatch(/completed|not found/i);
     });

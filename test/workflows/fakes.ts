@@ -2,7 +2,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { DeployActivities } from '../../src/shared/activities.js';
 import { isFinal, milestone } from '../../src/shared/rollout.js';
-import type { DeployInput, ObservedService, RolloutSnapshot } from '../../src/shared/types.js';
+import type { DeployInput, ObservedService, RolloutSnapshot, ServiceApprovalPolicy } from '../../src/shared/types.js';
 
 export const SHA = 'a'.repeat(40);
 /** The digest the fake registry answers for every push. */
@@ -66,6 +66,31 @@ export function observed(taskDefinitionArn: string, sha?: string, digest = DIGES
     desired: 2,
     stable: true,
   };
+}
+
+/** The worker's approval policy as the fake answers it: approval on request, by ID token, from anyone. */
+export function policy(overrides: Partial<ServiceApprovalPolicy> = {}): ServiceApprovalPolicy {
+  return {
+    service: 'prod/web',
+    source: 'defaults',
+    requireApproval: false,
+    identity: 'verified',
+    approvers: [],
+    approvalTimeoutMs: 60 * 60 * 1000,
+    approverClaims: {},
+    requesterClaims: {},
+    issuer: 'https://issuer.test',
+    identityClaim: 'sub',
+    ...overrides,
+  };
+}
+
+/**
+ * A stand-in ID token for workflow-logic tests only: the fake verifier below reads the identity (or the reason to
+ * refuse) from its middle part. Real tokens and the real verifier are tested in test/activities/identity.test.ts.
+ */
+export function fakeToken(identity: string, refuse?: string): string {
+  return `fake.${Buffer.from(JSON.stringify({ identity, refuse })).toString('base64url')}.sig`;
 }
 
 export interface Recorder {
@@ -132,6 +157,14 @@ export function fakeActivities(overrides: Partial<DeployActivities> = {}): Deplo
     watchRollout: async () => snapshot('completed'),
     stopRollout: async () => ({ accepted: false, detail: 'the fake ECS has no service deployments' }),
     deregisterTaskDefinition: async () => undefined,
+    approvalPolicy: async () => policy(),
+    verifyIdentity: async ({ token }) => {
+      const body = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+        identity: string;
+        refuse?: string;
+      };
+      return body.refuse ? { ok: false, reason: body.refuse } : { ok: true, identity: body.identity, expiresAt: '' };
+    },
   };
   const merged = { ...base, ...overrides } as unknown as Record<string, (i: unknown) => Promise<unknown>>;
   const wrapped = Object.fromEntries(

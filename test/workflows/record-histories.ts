@@ -15,10 +15,10 @@ import type { deploy } from '../../src/workflows/deploy.js';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { requestDeploy } from '../../src/client/deploys.js';
-import { approveSignal, cancelSignal, leaseSignal } from '../../src/workflows/messages.js';
+import { approveSignal, approveUpdate, cancelSignal, leaseSignal } from '../../src/workflows/messages.js';
 import { ROOT } from '../support/process.js';
 import { startDevServer, timeSkippingEnv, workflowBundle } from '../support/temporal.js';
-import { NEW, PREVIOUS, SHA, fakeActivities, input, observed, snapshot } from './fakes.js';
+import { NEW, PREVIOUS, SHA, fakeActivities, fakeToken, input, observed, policy, snapshot } from './fakes.js';
 import { startDeploy, statusIs, waitForProgress, withWorker } from './harness.js';
 
 export const HISTORIES_DIR = `${ROOT}/test/workflows/histories`;
@@ -157,6 +157,44 @@ const QUEUED: Record<string, Scenario> = {
   },
 };
 
+/** Deploys that read the worker's approval policy (the approval-policy patch) and verify ID tokens in activities. */
+const WITH_POLICY: Record<string, Scenario> = {
+  approvedVerified: {
+    activities: {
+      approvalPolicy: async () => policy({ source: 'service', requireApproval: true, approvers: ['bob', 'carol'] }),
+    },
+    async run(env, tq) {
+      const h = await startDeploy(
+        env,
+        tq,
+        input({ requesterToken: fakeToken('carol'), options: { pollIntervalMs: 1000, stableTimeoutMs: 60_000 } }),
+        'replay-approved-verified',
+      );
+      await waitForProgress(h, statusIs('awaiting_approval'));
+      // Ignored without a trace: a name for a service that takes tokens.
+      await h.signal(approveSignal, { by: 'bob' });
+      // Verified, then refused: four eyes.
+      await h.executeUpdate(approveUpdate, { args: [{ token: fakeToken('carol') }] }).catch(() => undefined);
+      await h.signal(approveSignal, { token: fakeToken('bob'), comment: 'replay fixture' });
+      await h.result();
+      return { 'approved-verified': h };
+    },
+  },
+  approvedByName: {
+    activities: {
+      approvalPolicy: async () =>
+        policy({ source: 'service', requireApproval: true, identity: 'namespace', approvers: ['bob'] }),
+    },
+    async run(env, tq) {
+      const h = await startDeploy(env, tq, input(), 'replay-approved-by-name');
+      await waitForProgress(h, statusIs('awaiting_approval'));
+      await h.signal(approveSignal, { by: 'bob', comment: 'replay fixture' });
+      await h.result();
+      return { 'approved-by-name': h };
+    },
+  },
+};
+
 /** The queue itself needs update-with-start, so it is recorded on a real dev server: two deploys and a rollback. */
 async function recordQueue(): Promise<void> {
   const server = await startDevServer();
@@ -210,7 +248,7 @@ async function main(names: string[]): Promise<void> {
   if (wanted('queue')) await recordQueue();
   const env = await timeSkippingEnv();
   try {
-    for (const [name, scenario] of Object.entries({ ...SCENARIOS, ...QUEUED })) {
+    for (const [name, scenario] of Object.entries({ ...SCENARIOS, ...QUEUED, ...WITH_POLICY })) {
       if (!wanted(name)) continue;
       const handles = await withWorker(env, fakeActivities(scenario.activities), (tq) => scenario.run(env, tq));
       for (const [file, handle] of Object.entries(handles)) await save(file, await handle.fetchHistory());

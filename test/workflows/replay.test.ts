@@ -5,6 +5,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { Worker } from '@temporalio/worker';
 import { workflowBundle } from '../support/temporal.js';
+import { APPROVAL_PATCH } from '../../src/workflows/approval.js';
 import { OBSERVE_PATCH } from '../../src/workflows/settle.js';
 import { HISTORIES_DIR, historyFromObject } from './record-histories.js';
 
@@ -12,7 +13,12 @@ import { HISTORIES_DIR, historyFromObject } from './record-histories.js';
 const BEFORE_QUEUE = ['approved', 'cancelled', 'happy', 'rolled-back', 'superseded-newer', 'superseded-older'];
 /** Recorded with the queue: a deploy with its lease and a reused image, one already live, a rollback, the queue. */
 const WITH_QUEUE = ['already-live', 'queue', 'queued', 'rollback'];
-const EXPECTED = [...BEFORE_QUEUE, ...WITH_QUEUE].sort();
+/**
+ * Recorded with the worker's approval policy: a verified approval after a name and a four-eyes refusal, and an
+ * approval by name in namespace mode. Everything before them replays on the rules it started with.
+ */
+const WITH_POLICY = ['approved-by-name', 'approved-verified'];
+const EXPECTED = [...BEFORE_QUEUE, ...WITH_QUEUE, ...WITH_POLICY].sort();
 
 /** Every payload's data in a history, decoded: patch ids and results are base64 in the recorded JSON. */
 function decodedPayloads(history: unknown): string[] {
@@ -44,9 +50,11 @@ describe('replaying recorded deploy histories', () => {
     const history = await load(name);
     expect(history.events.length).toBeGreaterThan(20);
     // Histories from before the patch carry no marker; histories after it carry it, so both branches replay.
-    const markers = decodedPayloads(history).some((text) => text.includes(OBSERVE_PATCH));
+    const payloads = decodedPayloads(history);
+    const markers = payloads.some((text) => text.includes(OBSERVE_PATCH));
     if (BEFORE_QUEUE.includes(name)) expect(markers).toBe(false);
     else if (name !== 'queue') expect(markers).toBe(true);
+    expect(payloads.some((text) => text.includes(APPROVAL_PATCH))).toBe(WITH_POLICY.includes(name));
     await expect(
       Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, `replay-${name}`),
     ).resolves.toBeUndefined();

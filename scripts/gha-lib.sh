@@ -1,0 +1,18 @@
+# Sourced by the Actions steps (scripts/gha-deploy.sh, scripts/gha-approve.sh): a private temp directory, and the
+# Temporal client certificates, given as PEM text in secrets, written to files there for deployctl.
+
+tmp=$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/deploy.XXXXXX")
+chmod 700 "$tmp"
+trap 'rm -rf "$tmp"' EXIT
+
+# pem NAME PATHVAR: writes the PEM text in $NAME to a private file and points deployctl's PATHVAR at it.
+pem() {
+  local text=${!1:-}
+  [ -n "$text" ] || return 0
+  (umask 077 && printf '%s\n' "$text" >"$tmp/$1.pem")
+  export "$2=$tmp/$1.pem"
+  unset "$1"
+}
+pem TEMPORAL_TLS_CLIENT_CERT TEMPORAL_TLS_CLIENT_CERT_PATH
+pem TEMPORAL_TLS_CLIENT_KEY TEMPORAL_TLS_CLIENT_KEY_PATH
+pem TEMPORAL_TLS_SERVER_CA_CERT TEMPORAL_TLS_SERVER_CA_CERT_PATH
