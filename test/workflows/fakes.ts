@@ -170,7 +170,7 @@ export function fakeActivities(overrides: Partial<DeployActivities> = {}): Deplo
   const wrapped = Object.fromEntries(
     Object.entries(merged).map(([name, fn]) => [name, rec(name, fn)]),
   ) as unknown as DeployActivities;
-  if (!overrides.watchRollout) wrapped.watchRollout = watchWith(wrapped.checkRollout, 200);
+  if (!overrides.watchRollout) wrapped.watchRollout = watchWith((i) => wrapped.checkRollout(i), 200);
   return Object.assign(wrapped, {
     calls,
     count: (name: string) => calls.filter((c) => c.name === name).length,

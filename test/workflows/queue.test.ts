@@ -87,7 +87,7 @@ function fakeService(rolloutMs: number) {
     },
   });
   // A real dev server: the workflow's clock is the activity's, so the watch can wait for its returnBy like the real one.
-  acts.watchRollout = watchWith(acts.checkRollout, Infinity);
+  acts.watchRollout = watchWith((i) => acts.checkRollout(i), Infinity);
   return { acts, updates, builds, running: () => running, shaOf };
 }
 
