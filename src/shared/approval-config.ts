@@ -6,7 +6,7 @@
  */
 import { parseDuration } from './duration.js';
 import type { ServiceApprovalPolicy } from './types.js';
-import { ValidationError, validatePerson } from './validate.js';
+import { LIMITS, ValidationError, validatePerson } from './validate.js';
 
 export interface IssuerConfig {
   /** DEPLOY_OIDC_ISSUER: the `iss` every token must carry; its discovery document names the keys. */
@@ -240,7 +240,13 @@ function rule(value: unknown, base: ServiceRule, field: string): ServiceRule {
     if (typeof o.approvalTimeout !== 'string')
       throw new ValidationError(`${field}.approvalTimeout`, 'expected a duration like "90s", "15m" or "1h"');
     out.approvalTimeoutMs = parseDuration(o.approvalTimeout, `${field}.approvalTimeout`);
-    if (out.approvalTimeoutMs <= 0) throw new ValidationError(`${field}.approvalTimeout`, 'must be positive');
+    const { min, max } = LIMITS.approvalTimeoutMs;
+    if (out.approvalTimeoutMs < min || out.approvalTimeoutMs > max) {
+      throw new ValidationError(
+        `${field}.approvalTimeout`,
+        `must be between ${min / 1000} s and ${max / 86_400_000} d`,
+      );
+    }
   }
   if (o.approverClaims !== undefined) out.approverClaims = claims(o.approverClaims, `${field}.approverClaims`);
   if (out.identity === 'namespace' && Object.keys(out.approverClaims).length > 0) {

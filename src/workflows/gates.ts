@@ -1,5 +1,12 @@
 /** What a deploy waits for before it touches the service besides approval (approval.ts): older deploys letting go. */
-import { ApplicationFailure, condition, getExternalWorkflowHandle, log, patched, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  condition,
+  getExternalWorkflowHandle,
+  log,
+  patched,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { ErrorType, errorMessage } from '../shared/errors.js';
 import type { DeployInput, DeployResult } from '../shared/types.js';
 import type { Controls } from './controls.js';

@@ -8,7 +8,7 @@ import { LIMITS } from '../../src/shared/validate.js';
 import { deploy } from '../../src/workflows/deploy.js';
 import { MAX_CHECKPOINTS } from '../../src/workflows/wait-stable.js';
 import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
-import { NEW, fakeActivities, input, snapshot } from './fakes.js';
+import { NEW, fakeActivities, input, policy, snapshot } from './fakes.js';
 
 let env: TestWorkflowEnvironment;
 
@@ -54,7 +54,10 @@ describe('the history of the longest deploy', () => {
   }, 300_000);
 
   test('an approval that never comes within the longest allowed approval timeout ends the deploy in a handful of events', async () => {
-    const acts = fakeActivities();
+    // The worker's policy sets the wait (a request may only shorten it): the longest the policy may set.
+    const acts = fakeActivities({
+      approvalPolicy: async () => policy({ approvalTimeoutMs: LIMITS.approvalTimeoutMs.max }),
+    });
     const longest = input({
       options: { requireApproval: true, approvalTimeoutMs: LIMITS.approvalTimeoutMs.max, stableTimeoutMs: 60_000 },
     });
