@@ -58,7 +58,7 @@ describe('the worker process (dist/worker.js) at start', () => {
     const result = await runWorker({ DEPLOY_WORK_DIR: work });
 
     expect(result.stderr).toContain('worker: removed 2 credential directories left by an interrupted push');
-    expect((await readdir(work)).sort()).toEqual(['cache', 'containers', 'mirror.git', 'workspaces']);
+    expect((await readdir(work)).sort()).toEqual(['cache', 'containers', 'mirror.git', 'sandbox', 'workspaces']);
     expect(await readdir(join(work, 'workspaces'))).toEqual(['deploy-1']);
   });
 });
