@@ -64,6 +64,7 @@ function fastActivities(counter: Map<string, number>): DeployActivities {
     }),
     restoreRevision: async ({ taskDefinitionArn }) => ({ taskDefinitionArn, created: false, diff: [] }),
     stopRollout: async () => ({ accepted: false, detail: 'bench' }),
+    continueRollout: async () => ({ accepted: true, detail: 'bench' }),
     watchRollout: async (i) => {
       for (;;) {
         const s = await acts.checkRollout(i);

@@ -16,6 +16,7 @@ import { errorMessage } from '../shared/errors.js';
 import { isFinal, milestone } from '../shared/rollout.js';
 import type {
   CheckRolloutInput,
+  ContinueRolloutInput,
   RolloutSnapshot,
   StopRolloutInput,
   StopRolloutResult,
@@ -122,6 +123,26 @@ export function watchActivities(clients: AwsClients) {
         if (left <= 0 && last) return last;
         if (left <= -input.pollIntervalMs) throw new Error(`could not read the rollout of ${input.service} in time`);
         await ctx.sleep(Math.max(Math.min(input.pollIntervalMs, left), 50));
+      }
+    },
+
+    /** Lets ECS go on past a paused lifecycle hook; a hook no longer waiting (expired, answered) is not an error. */
+    continueRollout: async (input: ContinueRolloutInput): Promise<StopRolloutResult> => {
+      try {
+        await clients.ecs(input.region).send(
+          new ContinueServiceDeploymentCommand({
+            serviceDeploymentArn: input.serviceDeploymentArn,
+            hookId: input.hookId,
+            action: 'CONTINUE',
+          }),
+        );
+        return { accepted: true, detail: `answered the paused hook ${input.hookId} with CONTINUE` };
+      } catch (err) {
+        const name = awsErrorName(err) ?? '';
+        if (['ConflictException', 'ClientException', 'ServiceDeploymentNotFoundException'].includes(name)) {
+          return { accepted: false, detail: `ECS did not take CONTINUE (${name}: ${errorMessage(err)})` };
+        }
+        throw awsFailure(`continue service deployment ${input.serviceDeploymentArn}`, err);
       }
     },
 

@@ -142,6 +142,10 @@ export function ecsActivities(config: WorkerConfig, clients: AwsClients = awsCli
         controller: service.deploymentController?.type ?? 'ECS',
         strategy: service.deploymentConfiguration?.strategy ?? 'ROLLING',
       };
+      const pauses = (service.deploymentConfiguration?.lifecycleHooks ?? [])
+        .filter((h) => h.targetType === 'PAUSE')
+        .flatMap((h) => h.lifecycleStages ?? []);
+      if (pauses.length > 0) result.pauseStages = [...new Set(pauses)];
       const primary = service.deployments?.find((d) => d.status === 'PRIMARY');
       if (primary?.id !== undefined) result.primaryDeploymentId = primary.id;
       return result;

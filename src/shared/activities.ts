@@ -10,6 +10,7 @@ import type {
   CheckoutResult,
   CheckRolloutInput,
   CleanupInput,
+  ContinueRolloutInput,
   DeregisterInput,
   DiscardImageInput,
   DiscardImageResult,
@@ -61,6 +62,8 @@ export interface DeployActivities {
   watchRollout(input: WatchRolloutInput): Promise<RolloutSnapshot>;
   /** Asks ECS to roll a service deployment back itself (StopServiceDeployment, or ROLLBACK at a paused hook). */
   stopRollout(input: StopRolloutInput): Promise<StopRolloutResult>;
+  /** Answers a paused lifecycle hook with CONTINUE, as a person approved. */
+  continueRollout(input: ContinueRolloutInput): Promise<StopRolloutResult>;
   deregisterTaskDefinition(input: DeregisterInput): Promise<void>;
   /** The worker's approval policy for the service, read at the start of a deploy. */
   approvalPolicy(input: ApprovalPolicyInput): Promise<ServiceApprovalPolicy>;

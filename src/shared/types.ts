@@ -171,8 +171,20 @@ export interface RolloutSnapshot {
   finishedAt?: string;
 }
 
-/** Where a deploy waits for a person: before it updates the service (later also at an ECS lifecycle hook). */
-export type ApprovalPoint = 'before_update';
+/** Where a deploy waits for a person: before it updates the service, or at an ECS PAUSE lifecycle hook. */
+export type ApprovalPoint = 'before_update' | 'lifecycle_hook';
+
+/** One decision at one approval point: a linear or canary rollout pauses, and is decided, at every step. */
+export interface ApprovalDecision {
+  point: ApprovalPoint;
+  /** The lifecycle stage of the hook. */
+  stage?: string;
+  state: 'approved' | 'rejected' | 'timed_out';
+  by?: string;
+  proof?: Proof;
+  at: string;
+  comment?: string;
+}
 
 /** verified: an OIDC ID token the worker checked; unverified: a name anyone able to reach the namespace could send. */
 export type Proof = 'verified' | 'unverified';
@@ -203,6 +215,10 @@ export interface ApprovalView {
   /** Who asked for the deploy, as far as it could be proven. */
   requester?: Party;
   point?: ApprovalPoint;
+  /** The PAUSE hook the deploy waits at: its stage, and when ECS applies its timeout action. */
+  hook?: { stage?: string; expiresAt?: string; timeoutAction?: string };
+  /** The decisions before the current one, oldest first, when the deploy had more than one approval point. */
+  decisions?: ApprovalDecision[];
 }
 
 export interface DeployError {
@@ -377,6 +393,8 @@ export interface DescribeTargetResult {
   observed?: ObservedService;
   /** ECS (this tool's kind), CODE_DEPLOY or EXTERNAL. */
   controller?: string;
+  /** Lifecycle stages where the service's deployment configuration has a PAUSE hook: approval happens there. */
+  pauseStages?: string[];
   /** ROLLING, BLUE_GREEN, LINEAR or CANARY. */
   strategy?: string;
 }
@@ -465,6 +483,13 @@ export interface StopRolloutInput {
   serviceDeploymentArn: string;
   hookId?: string;
 }
+/** Answers a paused lifecycle hook with CONTINUE: the approval a person gave. */
+export interface ContinueRolloutInput {
+  region: string;
+  serviceDeploymentArn: string;
+  hookId: string;
+}
+
 export interface StopRolloutResult {
   /** false when ECS no longer takes it (the deployment already ended): roll back with an update instead. */
   accepted: boolean;

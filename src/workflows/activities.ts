@@ -55,6 +55,7 @@ export const aws = proxyActivities<
     | 'checkRollout'
     | 'deregisterTaskDefinition'
     | 'stopRollout'
+    | 'continueRollout'
   >
 >({
   startToCloseTimeout: '30 seconds',

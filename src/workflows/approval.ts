@@ -17,9 +17,17 @@ import {
 } from '@temporalio/workflow';
 import { overlayApproval, type ApprovalRules } from '../shared/approval.js';
 import { ErrorType, errorMessage } from '../shared/errors.js';
-import type { ApprovalPoint, ApprovalView, IdentityCheck, Party, Proof } from '../shared/types.js';
+import type {
+  ApprovalDecision,
+  ApprovalPoint,
+  ApprovalView,
+  IdentityCheck,
+  Party,
+  Proof,
+  RolloutSnapshot,
+} from '../shared/types.js';
 import { validatePerson, validateToken } from '../shared/validate.js';
-import { identity } from './activities.js';
+import { aws, identity } from './activities.js';
 import type { Controls } from './controls.js';
 import { formatDuration } from './gates.js';
 import type { ApproveRequest } from './messages.js';
@@ -34,6 +42,7 @@ export const APPROVAL_TIMEOUT = 'approval timeout';
 export const APPROVAL_REFUSED = 'ApprovalRefused';
 
 type Channel = 'signal' | 'update';
+type Decision = 'approve' | 'reject';
 
 export class Approvals {
   /** Undefined for a deploy started before the policy: its input's options are its rules. */
@@ -87,7 +96,7 @@ export class Approvals {
   }
 
   /** The checks that need no activity: the update's validator refuses with them, a signal is ignored. */
-  refusal(req: unknown, channel: Channel): string | undefined {
+  refusal(req: unknown, channel: Channel, decision: Decision = 'approve'): string | undefined {
     if (!this.rules) return this.legacyRefusal(req, channel === 'update');
     const r = typeof req === 'object' && req !== null && !Array.isArray(req) ? (req as Record<string, unknown>) : {};
     const stateRefusal = this.stateRefusal();
@@ -95,8 +104,8 @@ export class Approvals {
     if (r.comment !== undefined && typeof r.comment !== 'string') return 'approve: "comment" must be a string';
     if (this.rules.mode === 'namespace') {
       const by = safeName(r.by);
-      if (by === undefined) return 'approve needs "by": the approver\'s name (this service takes approvals by name)';
-      return this.whoRefusal(by);
+      if (by === undefined) return `${decision} needs "by": the approver's name (this service takes approvals by name)`;
+      return this.whoRefusal(by, decision);
     }
     if (r.token === undefined) {
       const byOnly =
@@ -111,13 +120,16 @@ export class Approvals {
     return undefined;
   }
 
-  /** Approves, or throws ApplicationFailure(ApprovalRefused) saying why not. A token is verified by an activity. */
-  async approve(req: ApproveRequest, channel: Channel): Promise<ApprovalView> {
-    const first = this.refusal(req, channel);
+  /**
+   * Approves (or rejects), or throws ApplicationFailure(ApprovalRefused) saying why not. A token is verified by an
+   * activity. Rejecting needs the same proof and allow-list, but not four eyes: requesters may stop their own deploy.
+   */
+  async approve(req: ApproveRequest, channel: Channel, decision: Decision = 'approve'): Promise<ApprovalView> {
+    const first = this.refusal(req, channel, decision);
     if (first) throw refused(first);
     const comment = typeof req.comment === 'string' ? req.comment.trim().slice(0, 500) : undefined;
-    if (!this.rules) return this.record(req.by ?? '', undefined, comment);
-    if (this.rules.mode === 'namespace') return this.record(safeName(req.by) ?? '', 'unverified', comment);
+    if (!this.rules) return this.record(req.by ?? '', undefined, comment, decision);
+    if (this.rules.mode === 'namespace') return this.record(safeName(req.by) ?? '', 'unverified', comment, decision);
 
     const since = this.waiting?.since ?? new Date().toISOString();
     let check: IdentityCheck;
@@ -136,9 +148,54 @@ export class Approvals {
     }
     if (!check.ok) throw refused(`the token was refused: ${check.reason}`);
     // The deploy may have moved on while the token was checked: decided, timed out, cancelled.
-    const late = this.refusal(req, channel) ?? this.whoRefusal(check.identity);
+    const late = this.refusal(req, channel, decision) ?? this.whoRefusal(check.identity, decision);
     if (late) throw refused(late);
-    return this.record(check.identity, 'verified', comment);
+    return this.record(check.identity, 'verified', comment, decision);
+  }
+
+  /**
+   * A PAUSE lifecycle hook awaits an answer: a person decides here, whatever the policy said before the update, with
+   * the policy's approvers and proof. An earlier decision (an earlier step of a linear rollout) is kept in the list.
+   */
+  openHook(hook: NonNullable<ApprovalView['hook']>): void {
+    const approval = this.state.approval;
+    if (approval.state === 'approved' || approval.state === 'rejected' || approval.state === 'timed_out') {
+      this.remember();
+    }
+    if (this.rules) this.rules = { ...this.rules, required: true };
+    approval.required = true;
+    approval.state = 'pending';
+    approval.hook = hook;
+    delete approval.by;
+    delete approval.at;
+    delete approval.comment;
+    delete approval.proof;
+    this.open('lifecycle_hook');
+  }
+
+  /** The hook expired before anyone answered: ECS applies its own timeout action. */
+  expire(reason: string): void {
+    const approval = this.state.approval;
+    approval.state = 'timed_out';
+    approval.at = new Date().toISOString();
+    approval.comment = reason;
+    this.state.publish();
+  }
+
+  /** Files the current decision under decisions[], once a second point opens or the deploy ends. */
+  remember(): void {
+    const a = this.state.approval;
+    if (a.state !== 'approved' && a.state !== 'rejected' && a.state !== 'timed_out') return;
+    const decision: ApprovalDecision = {
+      point: a.point ?? 'before_update',
+      state: a.state,
+      at: a.at ?? new Date().toISOString(),
+    };
+    if (a.hook?.stage) decision.stage = a.hook.stage;
+    if (a.by) decision.by = a.by;
+    if (a.proof) decision.proof = a.proof;
+    if (a.comment) decision.comment = a.comment;
+    a.decisions = [...(a.decisions ?? []), decision];
   }
 
   private stateRefusal(): string | undefined {
@@ -154,11 +211,11 @@ export class Approvals {
   }
 
   /** The allow-list, and four eyes: the verified requester never approves their own deploy. */
-  private whoRefusal(who: string): string | undefined {
+  private whoRefusal(who: string, decision: Decision = 'approve'): string | undefined {
     const allowed = this.rules?.approvers;
     if (allowed && !allowed.includes(who))
-      return `approver "${who}" is not allowed to approve ${id()}; allowed: ${allowed.join(', ')}`;
-    if (this.requester?.proof === 'verified' && this.requester.id === who)
+      return `approver "${who}" is not allowed to ${decision} ${id()}; allowed: ${allowed.join(', ')}`;
+    if (decision === 'approve' && this.requester?.proof === 'verified' && this.requester.id === who)
       return `approver "${who}" requested ${id()} and cannot approve it too; four eyes need another approver`;
     return undefined;
   }
@@ -181,14 +238,14 @@ export class Approvals {
     return undefined;
   }
 
-  private record(by: string, proof: Proof | undefined, comment: string | undefined): ApprovalView {
+  private record(by: string, proof: Proof | undefined, comment: string | undefined, decision: Decision): ApprovalView {
     const approval = this.state.approval;
-    approval.state = 'approved';
+    approval.state = decision === 'approve' ? 'approved' : 'rejected';
     approval.by = by;
     approval.at = new Date().toISOString();
     if (proof) approval.proof = proof;
     if (comment) approval.comment = comment;
-    log.info(`deploy approved by ${by}${proof ? ` (${proof})` : ''}`);
+    log.info(`deploy ${approval.state} by ${by}${proof ? ` (${proof})` : ''}`);
     this.state.publish();
     return { ...approval };
   }
@@ -270,10 +327,72 @@ export async function awaitApproval(
         controls.stop({ kind: 'cancelled', by: APPROVAL_TIMEOUT, reason, at: new Date().toISOString() });
         throw new CancelledFailure(reason);
       }
+      throwIfRejected(state);
     } finally {
       approvals.close();
     }
   });
+}
+
+/**
+ * Approval at a PAUSE lifecycle hook that ECS reports AWAITING_ACTION: the deploy waits for a person until the
+ * approval timeout or the hook's own expiry, whichever comes first. An approval answers CONTINUE; a rejection, a
+ * cancel or our own timeout end the wait and settling answers ROLLBACK. If the hook expires first (the worker may
+ * have been down), ECS's timeout action decides, and the wait goes on to read what ECS did.
+ */
+export async function approveAtHook(state: DeployState, controls: Controls, snapshot: RolloutSnapshot): Promise<void> {
+  const hook = snapshot.pausedHook;
+  if (!hook || !snapshot.serviceDeploymentArn) return;
+  const approvals = controls.approvals;
+  const view: NonNullable<ApprovalView['hook']> = {};
+  if (hook.stage) view.stage = hook.stage;
+  if (hook.expiresAt) view.expiresAt = hook.expiresAt;
+  if (hook.timeoutAction) view.timeoutAction = hook.timeoutAction;
+  const expiresMs = hook.expiresAt ? Date.parse(hook.expiresAt) : Number.POSITIVE_INFINITY;
+  const timeoutMs = approvals.timeoutMs();
+  const waitMs = Math.max(0, Math.min(timeoutMs, expiresMs - Date.now()));
+  await state.run('approval', async () => {
+    approvals.openHook(view);
+    state.setStatus('awaiting_approval');
+    try {
+      const decided = await condition(() => state.approval.state !== 'pending', waitMs);
+      if (!decided && Date.now() >= expiresMs) {
+        approvals.expire(
+          `the hook expired unanswered; ECS applies its timeout action (${hook.timeoutAction ?? 'ROLLBACK'})`,
+        );
+        return;
+      }
+      if (!decided) {
+        const reason = `no approval within ${formatDuration(timeoutMs)} at ${hook.stage ?? 'the lifecycle hook'}`;
+        controls.stop({ kind: 'cancelled', by: APPROVAL_TIMEOUT, reason, at: new Date().toISOString() });
+        throw new CancelledFailure(reason);
+      }
+      throwIfRejected(state);
+      const answered = await aws.continueRollout.executeWithOptions(
+        { summary: `continue past ${hook.stage ?? 'the lifecycle hook'}, as approved` },
+        [
+          {
+            region: state.input.target.region,
+            serviceDeploymentArn: snapshot.serviceDeploymentArn ?? '',
+            hookId: hook.hookId,
+          },
+        ],
+      );
+      if (!answered.accepted) log.warn(`ECS did not take CONTINUE: ${answered.detail}`);
+    } finally {
+      approvals.close();
+      state.setStatus('waiting_stable');
+    }
+  });
+}
+
+function throwIfRejected(state: DeployState): void {
+  const a = state.approval;
+  if (a.state !== 'rejected') return;
+  throw ApplicationFailure.nonRetryable(
+    `rejected by ${a.by ?? 'someone'}${a.proof ? ` (${a.proof})` : ''}${a.comment ? `: ${a.comment}` : ''}`,
+    ErrorType.approvalRejected,
+  );
 }
 
 function refused(message: string): ApplicationFailure {

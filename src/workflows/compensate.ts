@@ -50,6 +50,24 @@ export async function restoreService(
         );
         accepted = asked.accepted;
       }
+      if (!accepted) {
+        // Refused because the deployment moved on: ECS may be rolling back by itself (a hook that timed out).
+        const now = await watchCompensation.watchRollout.executeWithOptions(
+          { summary: 'read where the rollout stands' },
+          [
+            {
+              ...where,
+              taskDefinitionArn: previous,
+              serviceDeploymentArn: arn,
+              returnBy: new Date().toISOString(),
+              pollIntervalMs: 1000,
+            },
+          ],
+        );
+        state.setRollout(now);
+        accepted = now.state === 'rolling_back' || now.state === 'rolled_back';
+        if (accepted) method = 'ecs';
+      }
       if (accepted) {
         await waitStable({
           ...wait,

@@ -10,6 +10,8 @@ import {
   leaseSignal,
   predecessorDoneSignal,
   progressQuery,
+  rejectSignal,
+  rejectUpdate,
   supersedeSignal,
   type ApproveRequest,
 } from './messages.js';
@@ -61,6 +63,19 @@ export class Controls {
     setHandler(approveUpdate, (req: ApproveRequest) => this.approvals.approve(req, 'update'), {
       validator: (req: ApproveRequest) => {
         const refusal = this.approvals.refusal(req, 'update');
+        if (refusal) throw new Error(refusal);
+      },
+    });
+    setHandler(rejectSignal, async (req) => {
+      try {
+        await this.approvals.approve(req, 'signal', 'reject');
+      } catch (err) {
+        log.warn(`reject signal ignored: ${errorMessage(err)}`);
+      }
+    });
+    setHandler(rejectUpdate, (req: ApproveRequest) => this.approvals.approve(req, 'update', 'reject'), {
+      validator: (req: ApproveRequest) => {
+        const refusal = this.approvals.refusal(req, 'update', 'reject');
         if (refusal) throw new Error(refusal);
       },
     });

@@ -19,7 +19,7 @@ import type { DeployError, DeployInput, DeployResult, DescribeTargetResult, Regi
 import { aws, watch } from './activities.js';
 import { obtainImage, type Image } from './artifact.js';
 import { Controls } from './controls.js';
-import { awaitApproval, loadApprovalPolicy } from './approval.js';
+import { approveAtHook, awaitApproval, loadApprovalPolicy } from './approval.js';
 import { awaitLease, awaitPredecessors, claimService, notifyQueue, notifySuccessors } from './gates.js';
 import { DEFAULTS, revision } from './common.js';
 import { type Progress, rejectInput, settle, toDeployError } from './settle.js';
@@ -63,7 +63,13 @@ export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
       if (registered.reused) state.reused.taskDefinitionArn = registered.taskDefinitionArn;
       state.approval.diff = registered.diff;
 
-      await awaitApproval(state, controls, { at: 'before_update' });
+      // A PAUSE lifecycle hook is where a person decides on such a service: after test traffic reached the new
+      // revision, with ECS ready to shift or roll back. There is no gate before the update then.
+      if (current.pauseStages?.length) {
+        state.skip('approval', `at the lifecycle hook (${current.pauseStages.join(', ')})`);
+      } else {
+        await awaitApproval(state, controls, { at: 'before_update' });
+      }
       await awaitPredecessors(controls, options.predecessorTimeoutMs);
       await awaitLease(state, controls, options.predecessorTimeoutMs);
 
@@ -105,6 +111,7 @@ export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
               [i],
             ),
           onSnapshot: (s) => state.setRollout(s),
+          onPaused: (s) => approveAtHook(state, controls, s),
           timeoutMs: options.stableTimeoutMs,
           pollIntervalMs: options.pollIntervalMs,
         }),

@@ -35,6 +35,10 @@ export const predecessorDoneSignal = defineSignal<[{ workflowId: string }]>('pre
 export const leaseSignal = defineSignal<[{ queue: string }]>('lease');
 
 /** Like the approve signal, but answers: a refused approval comes back as the update's failure, saying why. */
+/** A person says no: before the update the deploy fails; at a lifecycle hook ECS rolls back. Same body as approve. */
+export const rejectSignal = defineSignal<[ApproveRequest]>('reject');
+export const rejectUpdate = defineUpdate<ApprovalView, [ApproveRequest]>('reject');
+
 export const approveUpdate = defineUpdate<ApprovalView, [ApproveRequest]>('approve');
 
 export const progressQuery = defineQuery<DeployProgress>('progress');

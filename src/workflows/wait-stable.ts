@@ -46,7 +46,8 @@ export async function waitStable(opts: WaitStableOptions): Promise<RolloutSnapsh
 async function watchUntilSettled(opts: WaitStableOptions): Promise<RolloutSnapshot> {
   const until = opts.until ?? 'completed';
   const started = Date.now();
-  const deadline = started + opts.timeoutMs;
+  // Time a paused hook waits for a person does not count against the rollout: it moves the deadline on.
+  let deadline = started + opts.timeoutMs;
   const stretch = watchStretchMs(opts.timeoutMs);
   let seen: string | undefined;
   for (;;) {
@@ -64,7 +65,11 @@ async function watchUntilSettled(opts: WaitStableOptions): Promise<RolloutSnapsh
     if (isBad(snapshot, until)) {
       throw ApplicationFailure.nonRetryable(describeRolloutFailure(opts.rollout, snapshot), ErrorType.rolloutFailed);
     }
-    if (snapshot.state === 'paused' && opts.onPaused) await opts.onPaused(snapshot);
+    if (snapshot.state === 'paused' && opts.onPaused) {
+      const pausedAt = Date.now();
+      await opts.onPaused(snapshot);
+      deadline += Date.now() - pausedAt;
+    }
     // A watch that came back early with nothing new (a retry on a worker that lost the first) waits out its stretch
     // on a durable timer: however the activity behaves, a wait makes at most one call per stretch plus its news.
     else if (!news && Date.now() < returnByMs) await sleep(returnByMs - Date.now());

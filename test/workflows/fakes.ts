@@ -156,6 +156,7 @@ export function fakeActivities(overrides: Partial<DeployActivities> = {}): Deplo
     restoreRevision: async ({ taskDefinitionArn }) => ({ taskDefinitionArn, created: false, reused: true, diff: [] }),
     watchRollout: async () => snapshot('completed'),
     stopRollout: async () => ({ accepted: false, detail: 'the fake ECS has no service deployments' }),
+    continueRollout: async ({ hookId }) => ({ accepted: true, detail: `continued past ${hookId}` }),
     deregisterTaskDefinition: async () => undefined,
     approvalPolicy: async () => policy(),
     verifyIdentity: async ({ token }) => {

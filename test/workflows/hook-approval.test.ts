@@ -1,0 +1,181 @@
+/**
+ * Approval at an ECS PAUSE lifecycle hook, on the time-skipping server with fake activities that script a service
+ * deployment: it pauses, the deploy waits for a person, and the answer goes to ECS (CONTINUE, or ROLLBACK through
+ * settling); a hook that expires unanswered leaves the decision to ECS. The verifier is the fake one (fakes.ts).
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { DeployActivities } from '../../src/shared/activities.js';
+import type { DeployInput, RolloutSnapshot } from '../../src/shared/types.js';
+import { approveSignal, rejectSignal } from '../../src/workflows/messages.js';
+import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
+import { NEW, fakeActivities, fakeToken, input, snapshot } from './fakes.js';
+import { startDeploy, waitForProgress, withWorker } from './harness.js';
+
+let env: TestWorkflowEnvironment;
+
+// A server of its own per test: after a deploy that waited at a hook, the time-skipping server may hold its clock.
+beforeAll(async () => {
+  await workflowBundle();
+});
+beforeEach(async () => {
+  env = await timeSkippingEnv();
+});
+afterEach(async () => {
+  await env?.teardown();
+});
+
+const SD = 'arn:aws:ecs:us-east-1:123456789012:service-deployment/prod/web/abc';
+
+/**
+ * A blue/green service deployment that pauses at POST_TEST_TRAFFIC_SHIFT (once per entry of `pauses`), then goes on
+ * as the answers say: CONTINUE moves to the next pause or to SUCCESSFUL; ROLLBACK (through stopRollout) rolls back.
+ * `expired` makes the first hook time out on ECS's side before anyone answers, with ROLLBACK as its timeout action.
+ */
+function pausingService(opts: { pauses?: number; expired?: boolean } = {}) {
+  let stage: 'paused' | 'running' | 'done' | 'rolling_back' | 'rolled_back' = 'paused';
+  let hook = 1;
+  const pauses = opts.pauses ?? 1;
+  const sd = (state: RolloutSnapshot['state'], extra: Partial<RolloutSnapshot> = {}): RolloutSnapshot => ({
+    ...snapshot(state === 'paused' ? 'in_progress' : state),
+    state,
+    serviceDeploymentArn: SD,
+    strategy: 'BLUE_GREEN',
+    lifecycleStage: 'POST_TEST_TRAFFIC_SHIFT',
+    traffic: { production: 0, test: 100 },
+    ...extra,
+  });
+  const acts: Partial<DeployActivities> = {
+    describeTarget: async () => ({
+      serviceArn: 'arn:svc',
+      taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/web:1',
+      desiredCount: 2,
+      controller: 'ECS',
+      strategy: 'BLUE_GREEN',
+      pauseStages: ['POST_TEST_TRAFFIC_SHIFT'],
+    }),
+    updateService: async () => ({
+      previousTaskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/web:1',
+      deploymentId: 'ecs-svc/2',
+      serviceDeploymentArn: SD,
+      changed: true,
+    }),
+    checkRollout: async ({ taskDefinitionArn }) => {
+      if (opts.expired && stage === 'paused') stage = 'rolled_back';
+      if (stage === 'paused') {
+        return sd('paused', {
+          pausedHook: {
+            hookId: `hook-${hook}`,
+            stage: 'POST_TEST_TRAFFIC_SHIFT',
+            expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+            timeoutAction: 'ROLLBACK',
+          },
+        });
+      }
+      if (stage === 'rolling_back') {
+        stage = 'rolled_back';
+        return sd('rolling_back');
+      }
+      if (stage === 'rolled_back') {
+        return sd('rolled_back', {
+          rollbackReason: 'lifecycle hook answered ROLLBACK',
+          ...(opts.expired ? { failedHook: { hookId: 'hook-1', status: 'TIMED_OUT' } } : {}),
+        });
+      }
+      return taskDefinitionArn === NEW ? sd('completed', { lifecycleStage: 'CLEAN_UP' }) : sd('completed');
+    },
+    continueRollout: async ({ hookId }) => {
+      hook += 1;
+      stage = hook > pauses ? 'done' : 'paused';
+      return { accepted: true, detail: `continued past ${hookId}` };
+    },
+    stopRollout: async ({ hookId }) => {
+      stage = 'rolling_back';
+      return { accepted: true, detail: `answered ${hookId ?? 'the deployment'} with ROLLBACK` };
+    },
+  };
+  return acts;
+}
+
+const options: DeployInput['options'] = { pollIntervalMs: 1000, stableTimeoutMs: 600_000 };
+const atHook = (p: { status: string; approval: { point?: string; state: string } }) =>
+  p.status === 'awaiting_approval' && p.approval.point === 'lifecycle_hook' && p.approval.state === 'pending';
+
+describe('approval at a PAUSE lifecycle hook', () => {
+  test('the deploy updates without a gate, waits at the hook showing its stage and expiry, and an approval continues it', async () => {
+    const acts = fakeActivities(pausingService());
+    const result = await withWorker(env, acts, async (tq) => {
+      const handle = await startDeploy(env, tq, input({ options }));
+      const p = await waitForProgress(handle, atHook);
+      expect(p.approval).toMatchObject({
+        required: true,
+        hook: { stage: 'POST_TEST_TRAFFIC_SHIFT', timeoutAction: 'ROLLBACK' },
+      });
+      expect(p.approval.hook?.expiresAt).toMatch(/^\d{4}-/);
+      expect(acts.count('updateService')).toBe(1);
+      await handle.signal(approveSignal, { token: fakeToken('bob'), comment: 'test traffic looks fine' });
+      return await handle.result();
+    });
+    expect(result.status).toBe('succeeded');
+    expect(result.stages.find((s) => s.name === 'approval' && s.status === 'skipped')?.detail).toContain(
+      'POST_TEST_TRAFFIC_SHIFT',
+    );
+    expect(result.approval).toMatchObject({ state: 'approved', by: 'bob', point: 'lifecycle_hook' });
+    expect(acts.calls.filter((c) => c.name === 'continueRollout').map((c) => c.input)).toEqual([
+      { region: 'us-east-1', serviceDeploymentArn: SD, hookId: 'hook-1' },
+    ]);
+    expect(acts.count('stopRollout')).toBe(0);
+  });
+
+  test('a rejection at the hook answers ROLLBACK there and the deploy ends rolled_back, at stage approval', async () => {
+    const acts = fakeActivities(pausingService());
+    const result = await withWorker(env, acts, async (tq) => {
+      const handle = await startDeploy(env, tq, input({ options }));
+      await waitForProgress(handle, atHook);
+      await handle.signal(rejectSignal, { token: fakeToken('bob'), comment: 'errors on the test listener' });
+      return await handle.result();
+    });
+    expect(result.status).toBe('rolled_back');
+    expect(result.error).toMatchObject({ stage: 'approval', type: 'ApprovalRejected' });
+    expect(result.error?.message).toContain('rejected by bob (verified): errors on the test listener');
+    expect(result.rollback?.method).toBe('hook');
+    expect(acts.calls.filter((c) => c.name === 'stopRollout').map((c) => c.input)).toEqual([
+      { region: 'us-east-1', serviceDeploymentArn: SD, hookId: 'hook-1' },
+    ]);
+    expect(acts.count('continueRollout')).toBe(0);
+    expect(acts.calls.filter((c) => c.name === 'updateService')).toHaveLength(1);
+  });
+
+  test('a hook that expired unanswered is left to ECS: the deploy reports the rollback ECS made, and sends none', async () => {
+    const acts = fakeActivities(pausingService({ expired: true }));
+    const result = await withWorker(env, acts, async (tq) => {
+      const handle = await startDeploy(env, tq, input({ options }));
+      return await handle.result();
+    });
+    expect(result.status).toBe('rolled_back');
+    expect(result.error?.message).toContain('lifecycle hook hook-1 timed out');
+    expect(result.rollback?.method).toBe('ecs');
+    expect(acts.count('stopRollout') + acts.count('continueRollout')).toBe(0);
+  });
+
+  test('a rollout that pauses at every step is approved at every step, and the result keeps each decision', async () => {
+    const acts = fakeActivities(pausingService({ pauses: 3 }));
+    const result = await withWorker(env, acts, async (tq) => {
+      const handle = await startDeploy(env, tq, input({ options }));
+      for (const [step, who] of ['alice', 'bob', 'carol'].entries()) {
+        // The next pause opens at once: wait for the one with as many decisions behind it as steps approved.
+        await waitForProgress(handle, (p) => atHook(p) && (p.approval.decisions?.length ?? 0) === step);
+        await handle.signal(approveSignal, { token: fakeToken(who) });
+      }
+      return await handle.result();
+    });
+    expect(result.status).toBe('succeeded');
+    expect(
+      acts.calls.filter((c) => c.name === 'continueRollout').map((c) => (c.input as { hookId: string }).hookId),
+    ).toEqual(['hook-1', 'hook-2', 'hook-3']);
+    expect(result.approval?.by).toBe('carol');
+    expect(result.approval?.decisions?.map((d) => `${d.state} by ${d.by}`)).toEqual([
+      'approved by alice',
+      'approved by bob',
+    ]);
+  });
+});
