@@ -4,12 +4,13 @@
  * Each deploy's rollout takes ROLLOUT_MS; the stability wait reads it through short activities and durable timers.
  */
 import { Client, Connection } from '@temporalio/client';
-import { Worker, NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
+import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import type { DeployActivities } from '../src/shared/activities.js';
 import type { DeployInput } from '../src/shared/types.js';
 import { identityActivities } from '../src/activities/identity.js';
 import { parseApprovalConfig } from '../src/shared/approval-config.js';
 import { startDevServer, workflowBundle } from '../test/support/temporal.js';
+import { createDeployWorkers } from '../src/workers.js';
 
 const ROLLOUT_MS = 5_000;
 const ECS_CALLS = new Set([
@@ -113,43 +114,44 @@ export async function runScale(ns: number[]): Promise<ScaleRow[]> {
     for (const n of ns) {
       const counter = new Map<string, number>();
       const taskQueue = `bench-scale-${n}`;
-      const worker = await Worker.create({
+      const workers = await createDeployWorkers({
         connection: native,
         taskQueue,
-        workflowBundle: await workflowBundle(),
+        workflows: { workflowBundle: await workflowBundle() },
         activities: fastActivities(counter),
-        maxConcurrentActivityTaskExecutions: 200,
-        maxConcurrentWorkflowTaskExecutions: 100,
-        maxCachedWorkflows: Math.max(1000, n),
+        maxActivities: 200,
+        tuning: { maxConcurrentWorkflowTaskExecutions: 100, maxCachedWorkflows: Math.max(1000, n) },
       });
       let peak = process.memoryUsage().rss;
       const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 200);
       const started = Date.now();
-      await worker.runUntil(async () => {
-        const handles = await Promise.all(
-          Array.from({ length: n }, (_, i) => {
-            const input: DeployInput = {
-              sha: (i.toString(16).padStart(8, '0') + 'b'.repeat(32)).slice(0, 40),
-              target: {
-                region: 'us-east-1',
-                cluster: 'bench',
-                service: `svc-${n}-${i}`,
-                repository: 'bench',
-                containerName: 'app',
-              },
-              options: { pollIntervalMs: 1000 },
-            };
-            return client.workflow.start('deploy', {
-              taskQueue,
-              workflowId: `bench-${n}-${i}-${started}`,
-              args: [input],
-            });
-          }),
-        );
-        const results = await Promise.all(handles.map((h) => h.result() as Promise<{ status: string }>));
-        const bad = results.filter((r) => r.status !== 'succeeded').length;
-        if (bad) throw new Error(`${bad} of ${n} scale deploys did not succeed`);
-      });
+      await workers.runUntil(
+        (async () => {
+          const handles = await Promise.all(
+            Array.from({ length: n }, (_, i) => {
+              const input: DeployInput = {
+                sha: (i.toString(16).padStart(8, '0') + 'b'.repeat(32)).slice(0, 40),
+                target: {
+                  region: 'us-east-1',
+                  cluster: 'bench',
+                  service: `svc-${n}-${i}`,
+                  repository: 'bench',
+                  containerName: 'app',
+                },
+                options: { pollIntervalMs: 1000 },
+              };
+              return client.workflow.start('deploy', {
+                taskQueue,
+                workflowId: `bench-${n}-${i}-${started}`,
+                args: [input],
+              });
+            }),
+          );
+          const results = await Promise.all(handles.map((h) => h.result() as Promise<{ status: string }>));
+          const bad = results.filter((r) => r.status !== 'succeeded').length;
+          if (bad) throw new Error(`${bad} of ${n} scale deploys did not succeed`);
+        })(),
+      );
       clearInterval(sampler);
       const wallMs = Date.now() - started;
       const ecsCalls = [...counter].filter(([k]) => ECS_CALLS.has(k)).reduce((a, [, v]) => a + v, 0);

@@ -1,7 +1,8 @@
 /** The worker: connects to Temporal, registers the deploy workflow and its activities, runs until SIGTERM. */
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
+import { awsClients } from './activities/clients.js';
 import { createActivities } from './activities/index.js';
 import { checkSandbox } from './activities/sandbox.js';
 import { removeLeftoverSecrets } from './activities/workdir.js';
@@ -11,6 +12,8 @@ import { readWorkerConfig } from './shared/config.js';
 import { connectOptions, readConnectionSettings } from './shared/connection.js';
 import { errorMessage } from './shared/errors.js';
 import { checkNamespace } from './client/connect.js';
+import { watchQueue } from './shared/names.js';
+import { createDeployWorkers } from './workers.js';
 
 /** The worker runs from dist/ (compiled) or, in tests, from src/ (TypeScript): load whichever is beside it. */
 function workflowsPath(): string {
@@ -33,23 +36,23 @@ async function main(): Promise<void> {
   await checkNamespace(settings);
   const connection = await NativeConnection.connect(connectOptions(settings));
   try {
-    const worker = await Worker.create({
+    const workers = await createDeployWorkers({
       connection,
       namespace: settings.namespace,
       taskQueue: settings.taskQueue,
-      workflowsPath: workflowsPath(),
-      activities: createActivities(config, undefined, approval),
-      // A deploy's activities are mostly waiting on child processes and HTTP; a few at a time per core is plenty.
-      maxConcurrentActivityTaskExecutions: Number(process.env.DEPLOY_MAX_ACTIVITIES ?? 20),
+      workflows: { workflowsPath: workflowsPath() },
+      activities: createActivities(config, awsClients({ ecsReadsPerSecond: config.ecsReadsPerSecond }), approval),
+      maxActivities: config.maxActivities,
+      maxWatches: config.maxWatches,
       shutdownGraceTime: '30 seconds',
     });
     console.error(`worker: ${sandboxLine}`);
     console.error(`worker: ${describeApprovalConfig(approval)}`);
     console.error(
-      `worker: polling ${settings.namespace}/${settings.taskQueue} on ${settings.address} (pid ${process.pid})`,
+      `worker: polling ${settings.namespace}/${settings.taskQueue} and ${watchQueue(settings.taskQueue)} on ${settings.address} (pid ${process.pid})`,
     );
     // The SDK's runtime turns SIGINT and SIGTERM into a graceful shutdown: running activities get the grace time.
-    await worker.run();
+    await workers.run();
     console.error('worker: stopped');
   } finally {
     await connection.close();

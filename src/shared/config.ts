@@ -38,6 +38,12 @@ export interface WorkerConfig {
   /** Temporal task queue (TEMPORAL_TASK_QUEUE). */
   taskQueue: string;
   sandbox: SandboxConfig;
+  /** Activities that do work (builds, tests, pushes, AWS calls) at once (DEPLOY_MAX_ACTIVITIES). */
+  maxActivities: number;
+  /** Rollouts followed at once, on the watch queue (DEPLOY_MAX_WATCHES). */
+  maxWatches: number;
+  /** ECS reads a second per region this worker takes at most, for every deploy together (DEPLOY_ECS_READS_PER_SECOND). */
+  ecsReadsPerSecond: number;
 }
 
 export const WORKER_DEFAULTS = {
@@ -46,6 +52,10 @@ export const WORKER_DEFAULTS = {
   imageBuilder: 'auto' as ImageBuilder,
   taskQueue: 'ecs-deploy',
   sandbox: { enabled: true, network: 'host', user: 'deploy-sandbox', imageUser: 'deploy-image' } as SandboxConfig,
+  maxActivities: 20,
+  maxWatches: 2_000,
+  // ECS's read bucket holds 50 and refills a few dozen a second for the whole account; a fifth leaves the rest to others.
+  ecsReadsPerSecond: 10,
 };
 
 /** Login names useradd accepts, so a name can go into an argument list and a passwd lookup safely. */
@@ -88,9 +98,27 @@ export function readWorkerConfig(env: Record<string, string | undefined>, cwd: s
     imageBuilder: builder,
     taskQueue: env.TEMPORAL_TASK_QUEUE?.trim() || WORKER_DEFAULTS.taskQueue,
     sandbox: readSandbox(env),
+    maxActivities: positiveNumber(env, 'DEPLOY_MAX_ACTIVITIES', WORKER_DEFAULTS.maxActivities, { integer: true }),
+    maxWatches: positiveNumber(env, 'DEPLOY_MAX_WATCHES', WORKER_DEFAULTS.maxWatches, { integer: true }),
+    ecsReadsPerSecond: positiveNumber(env, 'DEPLOY_ECS_READS_PER_SECOND', WORKER_DEFAULTS.ecsReadsPerSecond, {}),
   };
   if (registry !== undefined) config.registry = registry;
   return config;
+}
+
+function positiveNumber(
+  env: Record<string, string | undefined>,
+  name: string,
+  fallback: number,
+  opts: { integer?: boolean },
+): number {
+  const text = env[name]?.trim();
+  if (!text) return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0 || (opts.integer && !Number.isInteger(value))) {
+    throw new ValidationError(name, `"${text}" is not a positive ${opts.integer ? 'whole ' : ''}number`);
+  }
+  return value;
 }
 
 function readSandbox(env: Record<string, string | undefined>): SandboxConfig {

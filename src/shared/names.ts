@@ -6,6 +6,11 @@ export const WORKFLOW_TYPE = 'deploy';
 /** The per-service workflow that orders the deploys of one service. */
 export const QUEUE_WORKFLOW_TYPE = 'serviceQueue';
 
+/** The task queue of watchRollout, beside a deploy queue: its worker takes many long, light waits at once. */
+export function watchQueue(taskQueue: string): string {
+  return `${taskQueue}.watch`;
+}
+
 /** Custom search attributes; the local stack registers them, production must too (see docs/production.md). */
 export const SEARCH_ATTRIBUTES = {
   service: 'DeployService',

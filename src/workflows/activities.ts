@@ -1,7 +1,8 @@
 /** Activity proxies, each with timeouts and retries fitted to what it does. */
-import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { DeployActivities } from '../shared/activities.js';
 import { ErrorType } from '../shared/errors.js';
+import { watchQueue } from '../shared/names.js';
 
 /** Errors no retry can fix: they fail the stage at once. */
 const nonRetryableErrorTypes = Object.values(ErrorType);
@@ -72,18 +73,42 @@ export const aws = proxyActivities<
  * Following a rollout: each call lasts until news or a checkpoint (at most a few minutes), heartbeating every read, so
  * a dead worker is noticed in 10 s and another worker reads on. Read errors that pass are absorbed inside the call.
  */
-export const watch = proxyActivities<Pick<DeployActivities, 'watchRollout'>>({
-  startToCloseTimeout: '15 minutes',
-  // The SDK sends heartbeats at most every 0.8 of this: task counts a person watches are at most 8 s old.
-  heartbeatTimeout: '10 seconds',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 20,
-    nonRetryableErrorTypes,
-  },
-});
+/**
+ * Following a rollout: each call lasts until news or a checkpoint (at most a few minutes), heartbeating every read, so
+ * a dead worker is noticed in 10 s and another worker reads on. Read errors that pass are absorbed inside the call.
+ * It runs on the deploy queue's watch queue (workers.ts), made here from the deploy's own task queue.
+ */
+export function watch() {
+  return proxyActivities<Pick<DeployActivities, 'watchRollout'>>({
+    taskQueue: watchQueue(workflowInfo().taskQueue),
+    startToCloseTimeout: '15 minutes',
+    // The SDK sends heartbeats at most every 0.8 of this: task counts a person watches are at most 8 s old.
+    heartbeatTimeout: '10 seconds',
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '30 seconds',
+      maximumAttempts: 20,
+      nonRetryableErrorTypes,
+    },
+  });
+}
+
+/** Following a rollback: like the forward watch, but it does not give up early either. */
+export function watchCompensation() {
+  return proxyActivities<Pick<DeployActivities, 'watchRollout'>>({
+    taskQueue: watchQueue(workflowInfo().taskQueue),
+    startToCloseTimeout: '15 minutes',
+    heartbeatTimeout: '10 seconds',
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '1 minute',
+      maximumAttempts: 60,
+      nonRetryableErrorTypes,
+    },
+  });
+}
 
 /** Compensation must not give up early: it keeps trying for much longer than a forward step. */
 export const awsCompensation = proxyActivities<
@@ -98,19 +123,6 @@ export const awsCompensation = proxyActivities<
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
     maximumAttempts: 30,
-    nonRetryableErrorTypes,
-  },
-});
-
-/** Following a rollback: like the forward watch, but it does not give up early either. */
-export const watchCompensation = proxyActivities<Pick<DeployActivities, 'watchRollout'>>({
-  startToCloseTimeout: '15 minutes',
-  heartbeatTimeout: '10 seconds',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 60,
     nonRetryableErrorTypes,
   },
 });

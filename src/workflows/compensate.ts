@@ -25,8 +25,8 @@ export async function restoreService(
   const wait = {
     check: (i: Parameters<typeof awsCompensation.checkRollout>[0]) =>
       awsCompensation.checkRollout.executeWithOptions({ summary: `read the rollback to ${revision(previous)}` }, [i]),
-    watch: (i: Parameters<typeof watchCompensation.watchRollout>[0]) =>
-      watchCompensation.watchRollout.executeWithOptions({ summary: `follow the rollback to ${revision(previous)}` }, [
+    watch: (i: Parameters<ReturnType<typeof watchCompensation>['watchRollout']>[0]) =>
+      watchCompensation().watchRollout.executeWithOptions({ summary: `follow the rollback to ${revision(previous)}` }, [
         i,
       ]),
     onSnapshot: (s: Parameters<DeployState['setRollout']>[0]) => state.setRollout(s),
@@ -52,7 +52,7 @@ export async function restoreService(
       }
       if (!accepted) {
         // Refused because the deployment moved on: ECS may be rolling back by itself (a hook that timed out).
-        const now = await watchCompensation.watchRollout.executeWithOptions(
+        const now = await watchCompensation().watchRollout.executeWithOptions(
           { summary: 'read where the rollout stands' },
           [
             {

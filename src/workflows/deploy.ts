@@ -106,7 +106,7 @@ export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
               i,
             ]),
           watch: (i) =>
-            watch.watchRollout.executeWithOptions(
+            watch().watchRollout.executeWithOptions(
               { summary: `follow the rollout of ${revision(i.taskDefinitionArn)}` },
               [i],
             ),

@@ -48,6 +48,9 @@ beforeAll(async () => {
     registryInsecure: false,
     imageBuilder: 'auto',
     sandbox: WORKER_DEFAULTS.sandbox,
+    maxActivities: WORKER_DEFAULTS.maxActivities,
+    maxWatches: WORKER_DEFAULTS.maxWatches,
+    ecsReadsPerSecond: WORKER_DEFAULTS.ecsReadsPerSecond,
     taskQueue: 'test',
   };
   workspace = join(workDir, 'workspaces', deployId);

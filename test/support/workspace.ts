@@ -23,6 +23,9 @@ export function testConfig(overrides: Partial<WorkerConfig> = {}): WorkerConfig 
     imageBuilder: 'buildah',
     taskQueue: 'test',
     sandbox: WORKER_DEFAULTS.sandbox,
+    maxActivities: WORKER_DEFAULTS.maxActivities,
+    maxWatches: WORKER_DEFAULTS.maxWatches,
+    ecsReadsPerSecond: WORKER_DEFAULTS.ecsReadsPerSecond,
     ...overrides,
   };
 }

@@ -1,5 +1,4 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
 import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
 import type { DeployActivities } from '../../src/shared/activities.js';
@@ -8,6 +7,7 @@ import { deploy } from '../../src/workflows/deploy.js';
 import { ErrorType } from '../../src/shared/errors.js';
 import { LIMITS } from '../../src/shared/validate.js';
 import { DIGEST, NEW, PREVIOUS, SHA, fakeActivities, input, nonRetryable, snapshot } from './fakes.js';
+import { createDeployWorkers } from '../../src/workers.js';
 
 let env: TestWorkflowEnvironment;
 const slowTest: DeployActivities['testApp'] = async () => {
@@ -30,13 +30,15 @@ afterAll(async () => {
 
 async function run(activities: DeployActivities, args: DeployInput = input()): Promise<DeployResult> {
   const taskQueue = `q-${++n}`;
-  const worker = await Worker.create({
+  const workers = await createDeployWorkers({
     connection: env.nativeConnection,
     taskQueue,
-    workflowBundle: await workflowBundle(),
+    workflows: { workflowBundle: await workflowBundle() },
     activities,
   });
-  return await worker.runUntil(env.client.workflow.execute(deploy, { taskQueue, workflowId: `wf-${n}`, args: [args] }));
+  return await workers.runUntil(
+    env.client.workflow.execute(deploy, { taskQueue, workflowId: `wf-${n}`, args: [args] }),
+  );
 }
 
 describe('the deploy workflow', () => {

@@ -1,12 +1,12 @@
 /** Running deploys on the time-skipping server with fake activities, and steering them while they run. */
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { workflowBundle } from '../support/temporal.js';
 import type { DeployActivities } from '../../src/shared/activities.js';
 import type { DeployInput, DeployProgress } from '../../src/shared/types.js';
 import { deploy } from '../../src/workflows/deploy.js';
 import { progressQuery } from '../../src/workflows/messages.js';
+import { createDeployWorkers } from '../../src/workers.js';
 
 let n = 0;
 
@@ -17,13 +17,13 @@ export async function withWorker<T>(
   fn: (taskQueue: string) => Promise<T>,
 ): Promise<T> {
   const taskQueue = `tq-${process.pid}-${++n}`;
-  const worker = await Worker.create({
+  const workers = await createDeployWorkers({
     connection: env.nativeConnection,
     taskQueue,
-    workflowBundle: await workflowBundle(),
+    workflows: { workflowBundle: await workflowBundle() },
     activities,
   });
-  return await worker.runUntil(fn(taskQueue));
+  return await workers.runUntil(fn(taskQueue));
 }
 
 export async function startDeploy(

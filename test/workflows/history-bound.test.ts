@@ -3,12 +3,12 @@
  * server other tests used may hold its clock while activities they abandoned time out).
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { LIMITS } from '../../src/shared/validate.js';
 import { deploy } from '../../src/workflows/deploy.js';
 import { MAX_CHECKPOINTS } from '../../src/workflows/wait-stable.js';
 import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
 import { NEW, fakeActivities, input, policy, snapshot } from './fakes.js';
+import { createDeployWorkers } from '../../src/workers.js';
 
 let env: TestWorkflowEnvironment;
 
@@ -22,17 +22,19 @@ afterAll(async () => {
 
 async function runAndCount(acts: ReturnType<typeof fakeActivities>, args: Parameters<typeof deploy>[0]) {
   const taskQueue = `bound-${Date.now()}`;
-  const worker = await Worker.create({
+  const workers = await createDeployWorkers({
     connection: env.nativeConnection,
     taskQueue,
-    workflowBundle: await workflowBundle(),
+    workflows: { workflowBundle: await workflowBundle() },
     activities: acts,
   });
-  return await worker.runUntil(async () => {
-    const handle = await env.client.workflow.start(deploy, { taskQueue, workflowId: taskQueue, args: [args] });
-    const result = await handle.result();
-    return { result, events: (await handle.fetchHistory()).events?.length ?? 0 };
-  });
+  return await workers.runUntil(
+    (async () => {
+      const handle = await env.client.workflow.start(deploy, { taskQueue, workflowId: taskQueue, args: [args] });
+      const result = await handle.result();
+      return { result, events: (await handle.fetchHistory()).events?.length ?? 0 };
+    })(),
+  );
 }
 
 describe('the history of the longest deploy', () => {

@@ -3,13 +3,14 @@
  * activities that behave like one ECS service: what it runs changes only through updateService.
  */
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { requestDeploy, queueView } from '../../src/client/deploys.js';
 import type { DeployActivities } from '../../src/shared/activities.js';
 import type { DeployResult, DeployTarget, RolloutSnapshot } from '../../src/shared/types.js';
 import type { QueueRequest } from '../../src/workflows/messages.js';
 import { startDevServer, workflowBundle, type DevServer } from '../support/temporal.js';
 import { PREVIOUS, fakeActivities, observed, snapshot, watchWith } from './fakes.js';
+import { createDeployWorkers } from '../../src/workers.js';
 
 let server: DevServer;
 let client: Client;
@@ -96,10 +97,10 @@ async function withQueueWorker<T>(
   fn: (target: DeployTarget, tq: string) => Promise<T>,
 ): Promise<T> {
   const taskQueue = `queue-${process.pid}-${++n}`;
-  const worker = await Worker.create({
+  const workers = await createDeployWorkers({
     connection: native,
     taskQueue,
-    workflowBundle: await workflowBundle(),
+    workflows: { workflowBundle: await workflowBundle() },
     activities: acts,
   });
   const target: DeployTarget = {
@@ -109,7 +110,7 @@ async function withQueueWorker<T>(
     repository: 'web',
     containerName: 'web',
   };
-  return await worker.runUntil(fn(target, taskQueue));
+  return await workers.runUntil(fn(target, taskQueue));
 }
 
 const options = { pollIntervalMs: 1000, stableTimeoutMs: 60_000 };

@@ -13,13 +13,14 @@ import type { DeployActivities } from '../../src/shared/activities.js';
 import type { DeployInput } from '../../src/shared/types.js';
 import type { deploy } from '../../src/workflows/deploy.js';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { requestDeploy } from '../../src/client/deploys.js';
 import { approveSignal, approveUpdate, cancelSignal, leaseSignal } from '../../src/workflows/messages.js';
 import { ROOT } from '../support/process.js';
 import { startDevServer, timeSkippingEnv, workflowBundle } from '../support/temporal.js';
 import { NEW, PREVIOUS, SHA, fakeActivities, fakeToken, input, observed, policy, snapshot } from './fakes.js';
 import { startDeploy, statusIs, waitForProgress, withWorker } from './harness.js';
+import { createDeployWorkers } from '../../src/workers.js';
 
 export const HISTORIES_DIR = `${ROOT}/test/workflows/histories`;
 
@@ -203,10 +204,10 @@ async function recordQueue(): Promise<void> {
   try {
     const client = new Client({ connection });
     const taskQueue = 'replay-queue';
-    const worker = await Worker.create({
+    const workers = await createDeployWorkers({
       connection: native,
       taskQueue,
-      workflowBundle: await workflowBundle(),
+      workflows: { workflowBundle: await workflowBundle() },
       activities: fakeActivities({
         registerTaskDefinition: async ({ sha }) => ({
           taskDefinitionArn: sha === SHA ? NEW : NEW.replace(/:2$/, ':3'),
@@ -216,17 +217,23 @@ async function recordQueue(): Promise<void> {
       }),
     });
     const target = input().target;
-    await worker.runUntil(async () => {
-      for (const req of [
-        { kind: 'deploy' as const, sha: SHA, target },
-        { kind: 'deploy' as const, sha: 'b'.repeat(40), target },
-        { kind: 'rollback' as const, target },
-      ]) {
-        const started = await requestDeploy({ client, taskQueue, request: { ...req, options: input().options ?? {} } });
-        const r = await started.handle.result();
-        console.log(r.status, r.sha.slice(0, 4), r.taskDefinitionArn, r.note ?? '', r.error?.message ?? '');
-      }
-    });
+    await workers.runUntil(
+      (async () => {
+        for (const req of [
+          { kind: 'deploy' as const, sha: SHA, target },
+          { kind: 'deploy' as const, sha: 'b'.repeat(40), target },
+          { kind: 'rollback' as const, target },
+        ]) {
+          const started = await requestDeploy({
+            client,
+            taskQueue,
+            request: { ...req, options: input().options ?? {} },
+          });
+          const r = await started.handle.result();
+          console.log(r.status, r.sha.slice(0, 4), r.taskDefinitionArn, r.note ?? '', r.error?.message ?? '');
+        }
+      })(),
+    );
     const history = await client.workflow.getHandle('deploy-queue.us-east-1.prod.web').fetchHistory();
     await save('queue', history);
   } finally {
