@@ -3,6 +3,7 @@
  * the SigV4 credential scope (service) and the X-Amz-Target header (operation), or by method and path for the
  * registry. Rules answer as AWS would (throttling, 5xx, AccessDenied, validation), reset the connection, slow the
  * request down, or hold the real answer back so a worker can be killed after the effect and before the reply.
+ * Rate limits enforce a token bucket per access key and region, as AWS throttles an account's calls per region.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -14,6 +15,15 @@ export interface RequestInfo {
   operation: string;
   method: string;
   path: string;
+  /** From the SigV4 scope; absent for the registry. */
+  region?: string;
+  accessKeyId?: string;
+}
+
+/** A request as the proxy saw it: when it arrived, and whether a rate limit refused it. */
+export interface SeenRequest extends RequestInfo {
+  at: number;
+  throttled: boolean;
 }
 
 export type Fault =
@@ -44,6 +54,27 @@ export interface FaultRule {
   times?: number;
 }
 
+/**
+ * A token bucket per (access key, region) over the matching operations: `burst` tokens at most, `refillPerSecond`
+ * added back each second. A request finding it empty gets ThrottlingException "Rate exceeded", as AWS answers.
+ */
+export interface RateLimit {
+  service: string;
+  operation: RegExp;
+  burst: number;
+  refillPerSecond: number;
+  /** The clock, for tests; default Date.now. */
+  now?: () => number;
+}
+
+export interface RateLimitHandle {
+  /** Requests the limit let through. */
+  readonly allowed: number;
+  /** Requests it refused with ThrottlingException. */
+  readonly throttled: number;
+  remove(): void;
+}
+
 export interface RuleHandle {
   /** How many requests the rule has matched (skipped ones included). */
   readonly matched: number;
@@ -60,12 +91,14 @@ export interface FaultProxy {
   port: number;
   addRule(rule: FaultRule): RuleHandle;
   clearRules(): void;
+  /** Enforces a token bucket; checked before the rules. */
+  addRateLimit(limit: RateLimit): RateLimitHandle;
   /** Requests seen for service:operation, e.g. count('ecs', 'UpdateService'). */
   count(service: string, operation: string): number;
   /** Faults injected so far, by kind, over the proxy's life. */
   injected(): Record<string, number>;
   /** Every request seen, in order. */
-  readonly seen: RequestInfo[];
+  readonly seen: SeenRequest[];
   stop(): Promise<void>;
 }
 
@@ -78,10 +111,62 @@ export function describeRequest(req: IncomingMessage): RequestInfo {
   const method = req.method ?? 'GET';
   const path = req.url ?? '/';
   const auth = req.headers.authorization ?? '';
-  const scope = /Credential=[^/]+\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(auth);
-  if (!scope?.[1]) return { service: 'registry', operation: `${method} ${path.split('?')[0]}`, method, path };
+  const scope = /Credential=([^/]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(auth);
+  if (!scope?.[3]) return { service: 'registry', operation: `${method} ${path.split('?')[0]}`, method, path };
   const target = String(req.headers['x-amz-target'] ?? '');
-  return { service: scope[1], operation: target.split('.').pop() ?? '', method, path };
+  const info: RequestInfo = { service: scope[3], operation: target.split('.').pop() ?? '', method, path };
+  if (scope[1]) info.accessKeyId = scope[1];
+  if (scope[2]) info.region = scope[2];
+  return info;
+}
+
+/** A non-blocking token bucket: `take` says whether a token was there, and takes it. */
+export class Bucket {
+  private tokens: number;
+  private last: number;
+
+  constructor(
+    private readonly burst: number,
+    private readonly refillPerSecond: number,
+    now: number,
+  ) {
+    this.tokens = burst;
+    this.last = now;
+  }
+
+  take(now: number): boolean {
+    this.tokens = Math.min(this.burst, this.tokens + (Math.max(now - this.last, 0) / 1000) * this.refillPerSecond);
+    this.last = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+interface LiveLimit extends RateLimit {
+  buckets: Map<string, Bucket>;
+  allowed: number;
+  throttled: number;
+}
+
+/** False when a rate limit that covers the request has no token left for its access key and region. */
+function admit(limits: LiveLimit[], info: RequestInfo): boolean {
+  for (const limit of limits) {
+    if (limit.service !== info.service || !limit.operation.test(info.operation)) continue;
+    const now = (limit.now ?? Date.now)();
+    const key = `${info.accessKeyId ?? ''}/${info.region ?? ''}`;
+    let bucket = limit.buckets.get(key);
+    if (!bucket) {
+      bucket = new Bucket(limit.burst, limit.refillPerSecond, now);
+      limit.buckets.set(key, bucket);
+    }
+    if (!bucket.take(now)) {
+      limit.throttled += 1;
+      return false;
+    }
+    limit.allowed += 1;
+  }
+  return true;
 }
 
 function matches(rule: FaultRule, info: RequestInfo): boolean {
@@ -114,9 +199,10 @@ function awsError(res: ServerResponse, status: number, type: string, message: st
 /** Starts the proxy on a free port, forwarding to http://127.0.0.1:targetPort. */
 export async function startFaultProxy(opts: { targetPort: number; port?: number }): Promise<FaultProxy> {
   const rules: LiveRule[] = [];
+  const limits: LiveLimit[] = [];
   const counts = new Map<string, number>();
   const injected: Record<string, number> = {};
-  const seen: RequestInfo[] = [];
+  const seen: SeenRequest[] = [];
   const sockets = new Set<Socket>();
 
   const pick = (info: RequestInfo): LiveRule | undefined => {
@@ -164,9 +250,15 @@ export async function startFaultProxy(opts: { targetPort: number; port?: number 
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const info = describeRequest(req);
-      seen.push(info);
       const key = `${info.service}:${info.operation}`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
+      if (!admit(limits, info)) {
+        seen.push({ ...info, at: Date.now(), throttled: true });
+        injected.rateLimit = (injected.rateLimit ?? 0) + 1;
+        const e = AWS_ERRORS.throttle;
+        return awsError(res, e.status, e.type, e.message);
+      }
+      seen.push({ ...info, at: Date.now(), throttled: false });
       const rule = pick(info);
       if (!rule) return forward(req, res, body);
       const fault = rule.fault;
@@ -248,6 +340,22 @@ export async function startFaultProxy(opts: { targetPort: number; port?: number 
     },
     clearRules() {
       rules.length = 0;
+    },
+    addRateLimit(limit) {
+      const live: LiveLimit = { ...limit, buckets: new Map(), allowed: 0, throttled: 0 };
+      limits.push(live);
+      return {
+        get allowed() {
+          return live.allowed;
+        },
+        get throttled() {
+          return live.throttled;
+        },
+        remove() {
+          const i = limits.indexOf(live);
+          if (i >= 0) limits.splice(i, 1);
+        },
+      };
     },
     count: (service, operation) => counts.get(`${service}:${operation}`) ?? 0,
     injected: () => ({ ...injected }),
