@@ -1,174 +1,241 @@
 /**
- * Many concurrent deploys on one worker, against a real Temporal dev server. The external work is fast and
- * in-process (no Go build, no emulator), so the numbers show what the orchestration itself costs as N grows.
- * Each deploy's rollout takes ROLLOUT_MS; the stability wait reads it through short activities and durable timers.
+ * N concurrent deploys of N distinct services on one worker process (bench/scale-worker.ts), requested as deployctl
+ * requests them, against the real emulator behind the fault proxy that enforces ECS's read bucket. The services are
+ * created through the ECS API first; each rollout lasts BENCH_SCALE_ROLLOUT. Measured: wall time, ECS reads at the
+ * proxy, throttling, the worker's peak RSS, detection latency, workflow tasks and history per deploy, and that every
+ * deploy ended succeeded.
  */
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
-import type { DeployActivities } from '../src/shared/activities.js';
-import type { DeployInput } from '../src/shared/types.js';
-import { identityActivities } from '../src/activities/identity.js';
-import { parseApprovalConfig } from '../src/shared/approval-config.js';
-import { startDevServer, workflowBundle } from '../test/support/temporal.js';
-import { createDeployWorkers } from '../src/workers.js';
-
-const ROLLOUT_MS = 5_000;
-const ECS_CALLS = new Set([
-  'describeTarget',
-  'observeService',
-  'registerTaskDefinition',
-  'updateService',
-  'checkRollout',
-  'deregisterTaskDefinition',
-]);
+import { readFile } from 'node:fs/promises';
+import {
+  CreateClusterCommand,
+  CreateServiceCommand,
+  DescribeServiceDeploymentsCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+} from '@aws-sdk/client-ecs';
+import type { Client } from '@temporalio/client';
+import { queueWorkflowId } from '../src/shared/names.js';
+import type { DeployResult, DeployTarget } from '../src/shared/types.js';
+import { MOTO_CREDENTIALS } from '../test/support/moto.js';
+import { ROOT } from '../test/support/process.js';
+import { requestDeploy } from './client.js';
+import { eventCount, movedOnMs, workflowTaskCount, type History } from './history.js';
+import type { BenchServer, BenchSettings } from './settings.js';
+import { ECS_READS, benchLog, startBenchStack, startWorkerProcess, type BenchStack } from './stack.js';
+import { seconds, summarize, type Summary } from './stats.js';
 
 export interface ScaleRow {
+  server: BenchServer;
   n: number;
   wallMs: number;
-  perMinute: number;
-  peakRssMb: number;
-  ecsCalls: number;
-  ecsCallsPerDeploy: number;
+  /** Results by status; every deploy accounted for means n succeeded. */
+  statuses: Record<string, number>;
+  /** The worker's peak resident set (VmHWM, start-up's bundling included) and its peak while deploys ran. */
+  peakRssMiB: number;
+  runningPeakRssMiB: number;
+  /** ECS read calls the proxy let through while the row ran, per second. */
+  readsPerSecond: number;
+  /** The most ECS reads the proxy saw in any one second. */
+  peakReadsInOneSecond: number;
+  throttled: number;
+  /** Batched calls the worker's reader made, by operation. */
+  readerCalls: Record<string, number>;
+  detection: Summary;
+  /** Workflow tasks completed per deploy: its own and its service queue's. */
+  workflowTasksPerDeploy: number;
+  eventsPerDeploy: number;
 }
 
-function fastActivities(counter: Map<string, number>): DeployActivities {
-  const updatedAt = new Map<string, number>();
-  const count = (name: string): void => void counter.set(name, (counter.get(name) ?? 0) + 1);
-  const acts: DeployActivities = {
-    checkout: async ({ deployId }) => ({ workspace: `/nonexistent/${deployId}` }),
-    cleanupWorkspace: async () => undefined,
-    buildApp: async ({ deployId }) => ({
-      binaryPath: `/nonexistent/${deployId}/build/app`,
-      binarySha256: '0'.repeat(64),
-    }),
-    testApp: async () => ({ passed: 1, packages: 1 }),
-    checkRepository: async () => ({ repositoryUri: 'bench' }),
-    discardImage: async () => ({ discarded: false, detail: 'bench' }),
-    packageImage: async ({ sha, repository }) => ({
-      imageRef: `bench/${repository}:${sha}`,
-      imageDigest: 'sha256:0',
-      pushed: true,
-    }),
-    describeTarget: async ({ service }) => ({
-      serviceArn: service,
-      taskDefinitionArn: `${service}:1`,
-      desiredCount: 2,
-    }),
-    verifyImage: async ({ sha }) => ({ reusable: false, imageRef: `bench:${sha}`, detail: 'bench' }),
-    observeService: async ({ service }) => ({
-      readAt: new Date().toISOString(),
-      taskDefinitionArn: `${service}:2`,
-      images: [],
-      running: 2,
-      desired: 2,
-      stable: true,
-    }),
-    restoreRevision: async ({ taskDefinitionArn }) => ({ taskDefinitionArn, created: false, diff: [] }),
-    stopRollout: async () => ({ accepted: false, detail: 'bench' }),
-    continueRollout: async () => ({ accepted: true, detail: 'bench' }),
-    watchRollout: async (i) => {
-      for (;;) {
-        const s = await acts.checkRollout(i);
-        if (s.state === 'completed' || Date.now() >= Date.parse(i.returnBy)) return s;
-        await new Promise((r) => setTimeout(r, i.pollIntervalMs));
-      }
-    },
-    registerTaskDefinition: async ({ deployId }) => ({ taskDefinitionArn: `${deployId}:2`, created: true, diff: [] }),
-    updateService: async ({ service, taskDefinitionArn }) => {
-      updatedAt.set(service, Date.now());
-      return { previousTaskDefinitionArn: `${service}:1`, deploymentId: taskDefinitionArn, changed: true };
-    },
-    checkRollout: async ({ service }) => {
-      const done = Date.now() - (updatedAt.get(service) ?? 0) >= ROLLOUT_MS;
-      return {
-        state: done ? 'completed' : 'in_progress',
-        rolloutState: done ? 'COMPLETED' : 'IN_PROGRESS',
-        desired: 2,
-        running: done ? 2 : 1,
-        pending: done ? 0 : 1,
-        failedTasks: 0,
-        events: [],
-        stoppedTasks: [],
-      };
-    },
-    deregisterTaskDefinition: async () => undefined,
-    // The worker's real policy code, with its built-in defaults: no approval unless asked.
-    ...identityActivities(parseApprovalConfig({})),
-  };
-  return Object.fromEntries(
-    Object.entries(acts).map(([name, fn]) => [
-      name,
-      async (i: never) => (count(name), await (fn as (i: never) => Promise<unknown>)(i)),
-    ]),
-  ) as unknown as DeployActivities;
-}
+const CLUSTER = 'bench-scale';
+const CONTAINER = 'app';
+const DESIRED = 2;
+/** Requests in flight at once while starting the row, so the client does not queue a thousand gRPC calls. */
+const START_CONCURRENCY = 50;
 
-export async function runScale(ns: number[]): Promise<ScaleRow[]> {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  const server = await startDevServer();
+export async function runScale(server: BenchServer, settings: BenchSettings): Promise<ScaleRow[]> {
+  const bench = await startBenchStack({ server, settings });
+  const ecs = new ECSClient({
+    region: bench.env.AWS_REGION,
+    endpoint: bench.env.AWS_ENDPOINT_URL,
+    credentials: MOTO_CREDENTIALS,
+  });
   const rows: ScaleRow[] = [];
   try {
-    const connection = await Connection.connect({ address: server.address });
-    const client = new Client({ connection });
-    const native = await NativeConnection.connect({ address: server.address });
-    for (const n of ns) {
-      const counter = new Map<string, number>();
-      const taskQueue = `bench-scale-${n}`;
-      const workers = await createDeployWorkers({
-        connection: native,
-        taskQueue,
-        workflows: { workflowBundle: await workflowBundle() },
-        activities: fastActivities(counter),
-        maxActivities: 200,
-        tuning: { maxConcurrentWorkflowTaskExecutions: 100, maxCachedWorkflows: Math.max(1000, n) },
-      });
-      let peak = process.memoryUsage().rss;
-      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 200);
-      const started = Date.now();
-      await workers.runUntil(
-        (async () => {
-          const handles = await Promise.all(
-            Array.from({ length: n }, (_, i) => {
-              const input: DeployInput = {
-                sha: (i.toString(16).padStart(8, '0') + 'b'.repeat(32)).slice(0, 40),
-                target: {
-                  region: 'us-east-1',
-                  cluster: 'bench',
-                  service: `svc-${n}-${i}`,
-                  repository: 'bench',
-                  containerName: 'app',
-                },
-                options: { pollIntervalMs: 1000 },
-              };
-              return client.workflow.start('deploy', {
-                taskQueue,
-                workflowId: `bench-${n}-${i}-${started}`,
-                args: [input],
-              });
-            }),
-          );
-          const results = await Promise.all(handles.map((h) => h.result() as Promise<{ status: string }>));
-          const bad = results.filter((r) => r.status !== 'succeeded').length;
-          if (bad) throw new Error(`${bad} of ${n} scale deploys did not succeed`);
-        })(),
+    await ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
+    for (const n of settings.scale) {
+      rows.push(await runRow({ bench, ecs, n, settings }));
+      const r = rows[rows.length - 1];
+      console.error(
+        `bench ${server}: scale N=${n}: ${seconds(r?.wallMs ?? 0)}, ${r?.statuses.succeeded ?? 0} succeeded, peak RSS ${Math.round(r?.peakRssMiB ?? 0)} MiB, detection p95 ${seconds(r?.detection.p95 ?? 0, 2)}, throttled ${r?.throttled ?? 0}`,
       );
-      clearInterval(sampler);
-      const wallMs = Date.now() - started;
-      const ecsCalls = [...counter].filter(([k]) => ECS_CALLS.has(k)).reduce((a, [, v]) => a + v, 0);
-      rows.push({
-        n,
-        wallMs,
-        perMinute: (n / wallMs) * 60_000,
-        peakRssMb: peak / 2 ** 20,
-        ecsCalls,
-        ecsCallsPerDeploy: ecsCalls / n,
-      });
-      console.error(`bench scale: N=${n} in ${(wallMs / 1000).toFixed(1)} s`);
     }
-    await native.close();
-    await connection.close();
+    return rows;
   } finally {
-    await server.stop();
+    ecs.destroy();
+    await bench.stop();
   }
-  return rows;
+}
+
+async function runRow(opts: {
+  bench: BenchStack;
+  ecs: ECSClient;
+  n: number;
+  settings: BenchSettings;
+}): Promise<ScaleRow> {
+  const { bench, ecs, n } = opts;
+  const region = bench.env.AWS_REGION ?? 'us-east-1';
+  const names = Array.from({ length: n }, (_, i) => `n${n}-${String(i).padStart(5, '0')}`);
+  const stepMs = Math.round(opts.settings.scaleRolloutMs / (DESIRED + 1));
+  await pool(names, 16, (name) => createService(ecs, name, stepMs));
+
+  const targets = names.map((service) => target(region, service));
+  const taskQueue = `bench-scale-${n}-${Date.now()}`;
+  const statsFile = `${ROOT}/.work/bench/${taskQueue}.json`;
+  const worker = await startWorkerProcess({
+    name: 'bench-scale-worker',
+    args: ['--import', 'tsx', `${ROOT}/bench/scale-worker.ts`],
+    env: {
+      ...bench.env,
+      AWS_ENDPOINT_URL: bench.proxy.url,
+      BENCH_TASK_QUEUE: taskQueue,
+      BENCH_STATS_FILE: statsFile,
+    },
+    logFile: benchLog(`${bench.server}-scale-${n}-worker`),
+    ready: /bench worker: polling/,
+  });
+  let runningPeak = 0;
+  const sampler = setInterval(() => {
+    worker.memory().then(
+      (m) => (runningPeak = Math.max(runningPeak, m.rssMiB)),
+      () => undefined,
+    );
+  }, 500);
+  const throttledBefore = bench.reads.throttled;
+  const seenBefore = bench.proxy.seen.length;
+  let results: DeployResult[];
+  const started = Date.now();
+  let wallMs: number;
+  let peakRssMiB: number;
+  try {
+    results = await deployAll(bench.client, taskQueue, targets);
+    wallMs = Date.now() - started;
+    peakRssMiB = (await worker.memory()).peakMiB;
+  } finally {
+    clearInterval(sampler);
+    await worker.stop();
+  }
+  const reads = bench.proxy.seen
+    .slice(seenBefore)
+    .filter((r) => r.service === 'ecs' && ECS_READS.test(r.operation) && !r.throttled);
+  const perSecond = new Map<number, number>();
+  for (const r of reads) perSecond.set(Math.floor(r.at / 1000), (perSecond.get(Math.floor(r.at / 1000)) ?? 0) + 1);
+  const statuses: Record<string, number> = {};
+  for (const r of results) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+  const counted = await countHistories({ bench, ecs, results, targets });
+  const stats = JSON.parse(await readFile(statsFile, 'utf8').catch(() => '{}')) as {
+    readerCalls?: Record<string, number>;
+  };
+  return {
+    server: bench.server,
+    n,
+    wallMs,
+    statuses,
+    peakRssMiB,
+    runningPeakRssMiB: runningPeak,
+    readsPerSecond: reads.length / (wallMs / 1000),
+    peakReadsInOneSecond: Math.max(0, ...perSecond.values()),
+    throttled: bench.reads.throttled - throttledBefore,
+    readerCalls: stats.readerCalls ?? {},
+    detection: summarize(counted.detections),
+    workflowTasksPerDeploy: counted.workflowTasks / n,
+    eventsPerDeploy: counted.events / n,
+  };
+}
+
+function target(region: string, service: string): DeployTarget {
+  return { region, cluster: CLUSTER, service, repository: 'bench', containerName: CONTAINER };
+}
+
+/** A service on revision 1 of its own family, running; its tag sets how long its next rollout's steps last. */
+async function createService(ecs: ECSClient, name: string, stepMs: number): Promise<void> {
+  const td = await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: name,
+      requiresCompatibilities: ['FARGATE'],
+      networkMode: 'awsvpc',
+      cpu: '256',
+      memory: '512',
+      containerDefinitions: [{ name: CONTAINER, image: `127.0.0.1:5000/bench:initial`, essential: true }],
+    }),
+  );
+  await ecs.send(
+    new CreateServiceCommand({
+      cluster: CLUSTER,
+      serviceName: name,
+      taskDefinition: td.taskDefinition?.taskDefinitionArn,
+      desiredCount: DESIRED,
+      launchType: 'FARGATE',
+      tags: [{ key: 'sim:step-ms', value: String(stepMs) }],
+    }),
+  );
+}
+
+/** Requests every deploy (as deployctl does) and waits for every result; results in the order of `targets`. */
+async function deployAll(client: Client, taskQueue: string, targets: DeployTarget[]): Promise<DeployResult[]> {
+  const results: Promise<DeployResult>[] = [];
+  await pool(targets, START_CONCURRENCY, async (t, i) => {
+    const sha = (i.toString(16).padStart(8, '0') + 'b'.repeat(32)).slice(0, 40);
+    const deploy = await requestDeploy({ client, taskQueue, request: { kind: 'deploy', sha, target: t } });
+    results[i] = deploy.handle.result();
+  });
+  return await Promise.all(results);
+}
+
+/** Detection latency, workflow tasks and events, from each deploy's history and its service queue's, and ECS. */
+async function countHistories(opts: {
+  bench: BenchStack;
+  ecs: ECSClient;
+  results: DeployResult[];
+  /** The target of each result, in the same order. */
+  targets: DeployTarget[];
+}): Promise<{ detections: number[]; workflowTasks: number; events: number }> {
+  const { bench, results } = opts;
+  const finished = new Map<string, number>();
+  const arns = results.map((r) => r.observed?.serviceDeploymentArn).filter((a): a is string => Boolean(a));
+  for (let i = 0; i < arns.length; i += 20) {
+    const out = await opts.ecs.send(
+      new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: arns.slice(i, i + 20) }),
+    );
+    for (const sd of out.serviceDeployments ?? []) {
+      if (sd.serviceDeploymentArn && sd.finishedAt) finished.set(sd.serviceDeploymentArn, sd.finishedAt.getTime());
+    }
+  }
+  const detections: number[] = [];
+  let workflowTasks = 0;
+  let events = 0;
+  const fetch = (workflowId: string, runId?: string): Promise<History> =>
+    bench.client.workflow.getHandle(workflowId, runId).fetchHistory();
+  await pool(results, 10, async (r, i) => {
+    const t = opts.targets[i];
+    if (!t) throw new Error(`no target for result ${i}`);
+    const [deploy, queue] = await Promise.all([fetch(r.workflowId, r.runId), fetch(queueWorkflowId(t))]);
+    workflowTasks += workflowTaskCount(deploy) + workflowTaskCount(queue);
+    events += eventCount(deploy);
+    const moved = movedOnMs(deploy);
+    const done = finished.get(r.observed?.serviceDeploymentArn ?? '');
+    if (moved !== undefined && done !== undefined) detections.push(moved - done);
+  });
+  return { detections, workflowTasks, events };
+}
+
+/** Runs `fn` over `items`, at most `size` at a time. */
+async function pool<T>(items: T[], size: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(size, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i] as T, i);
+    }
+  });
+  await Promise.all(lanes);
 }
