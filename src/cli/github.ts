@@ -1,7 +1,7 @@
-/** The GitHub Actions job summary and step outputs of a finished deploy (deployctl deploy --github-summary). */
+/** The GitHub Actions job summary and step outputs of a deploy (the Action, and deployctl --github-summary). */
 import { appendFileSync } from 'node:fs';
 import type { DeployResult } from '../shared/types.js';
-import { fmtMs } from '../client/watch.js';
+import { fmtMs } from './progress.js';
 
 /** One line saying how the deploy ended, e.g. "failed at test" or "cancelled by alice: wrong commit". */
 export function outcomeText(result: DeployResult): string {
@@ -61,13 +61,29 @@ export function jobSummary(result: DeployResult, uiUrl: string): string {
   }
   lines.push(`| **sum** | | | ${fmtMs(total)} | |`);
   if (result.error) {
-    // A fence longer than any backtick run in the message keeps it one block.
-    const fence = '`'.repeat(Math.max(3, ...[...result.error.message.matchAll(/`+/g)].map((m) => m[0].length + 1)));
+    const fence = fenceFor(result.error.message);
     lines.push('', `### Error at ${result.error.stage}`, '', fence + 'text', result.error.message, fence);
   }
   if (result.endedBy)
     lines.push('', `Ended by ${cell(result.endedBy.by)} at ${result.endedBy.at}: ${result.endedBy.reason}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** The summary of a deploy that was requested but not waited for. */
+export function queuedSummary(opts: { sha: string; where: string; workflowId: string; uiUrl: string }): string {
+  return `## ⏳ Deploy ${opts.sha.slice(0, 7)} to ${opts.where}: requested\n\nFollow it in [${opts.workflowId}](${opts.uiUrl}), or with \`deployctl wait ${opts.workflowId}\`.\n`;
+}
+
+/** The summary when there is no result to show: bad settings, Temporal unreachable, or the job stopped waiting. */
+export function noResultSummary(opts: { sha?: string; message: string }): string {
+  const fence = fenceFor(opts.message);
+  const what = opts.sha ? `Deploy ${opts.sha.slice(0, 7)}` : 'Deploy';
+  return `## ❌ ${what}: no result\n\n${fence}text\n${opts.message}\n${fence}\n`;
+}
+
+/** A code fence longer than any backtick run in the text, so the text stays one block. */
+function fenceFor(text: string): string {
+  return '`'.repeat(Math.max(3, ...[...text.matchAll(/`+/g)].map((m) => m[0].length + 1)));
 }
 
 /** The step's outputs, for later steps and jobs (steps.<id>.outputs.<name>). */
@@ -79,8 +95,8 @@ export function stepOutputs(result: DeployResult, uiUrl: string): Record<string,
     'run-id': result.runId,
     image: result.imageRef ?? '',
     'image-digest': result.imageDigest ?? '',
-    'task-definition': result.taskDefinitionArn ?? '',
-    'previous-task-definition': result.previousTaskDefinitionArn ?? '',
+    'task-definition-arn': result.taskDefinitionArn ?? '',
+    'previous-task-definition-arn': result.previousTaskDefinitionArn ?? '',
     'failed-stage': result.error?.stage ?? '',
     'ui-url': uiUrl,
   };

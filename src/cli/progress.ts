@@ -1,0 +1,42 @@
+/** Progress for people: one line per change of state, prefixed with cluster/service; nothing when nothing changed. */
+import type { DeployProgress } from '../shared/types.js';
+
+export function fmtMs(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** Turns successive progress readings into the lines a person wants to see. Keeps what it printed last. */
+export class ProgressPrinter {
+  private readonly seen = new Map<string, string>();
+  private lastRollout = '';
+  private lastStatus = '';
+
+  constructor(private readonly print: (line: string) => void) {}
+
+  update(p: DeployProgress): void {
+    const where = `${p.cluster}/${p.service}`;
+    for (const s of p.stages) {
+      const key = `${s.name}@${s.startedAt}`;
+      const text =
+        s.status === 'running'
+          ? 'started'
+          : `${s.status}${s.durationMs !== undefined ? ` in ${fmtMs(s.durationMs)}` : ''}`;
+      if (this.seen.get(key) === text) continue;
+      this.seen.set(key, text);
+      this.print(`${where} ${s.name}: ${text}${s.detail ? ` (${s.detail})` : ''}`);
+    }
+    if (p.status !== this.lastStatus && p.status === 'awaiting_approval') {
+      const diff = p.approval.diff?.length ? `; changes: ${p.approval.diff.join('; ')}` : '';
+      this.print(`${where} awaiting approval${p.imageRef ? ` of ${p.imageRef}` : ''}${diff}`);
+    }
+    this.lastStatus = p.status;
+    if (p.rollout) {
+      const r = p.rollout;
+      const line = `${where} rollout: ${r.rolloutState ?? r.state} running ${r.running}/${r.desired} pending ${r.pending} failed ${r.failedTasks}`;
+      if (line !== this.lastRollout) {
+        this.lastRollout = line;
+        this.print(line);
+      }
+    }
+  }
+}
