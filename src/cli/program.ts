@@ -40,10 +40,17 @@ export function buildProgram(ctx: CliContext): Command {
     .version(version(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .helpCommand('help [command]', 'show help for a command')
-    // Usage errors exit 2 (main maps them); commander writes them with our prefix, and the way to more help.
+    // Usage errors exit 2 (main maps them). Commander writes them as one line, like every other error.
     .exitOverride()
-    .showHelpAfterError('(deployctl <command> --help shows the usage)')
-    .configureOutput({ outputError: (text, write) => write(`deployctl: ${text.replace(/^error: /, '')}`) })
+    .configureOutput({
+      outputError: (text, write) =>
+        write(
+          `deployctl: ${text
+            .replace(/^error: /, '')
+            .trim()
+            .replace(/\s*\n\s*/g, ' ')}; see --help\n`,
+        ),
+    })
     .addHelpText('after', ENVIRONMENT);
   for (const make of [
     deployCommand,

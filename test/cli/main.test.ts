@@ -144,6 +144,8 @@ describe('deployctl usage errors exit 2 with one line naming what to fix, and se
     expect(run.exitCode).toBe(2);
     expect(run.stderr).toContain(message);
     expect(run.stdout).toBe('');
+    // One line naming what to fix; only a bare `deployctl` answers with the whole usage.
+    if (args.length > 0) expect(run.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
 
