@@ -4,7 +4,7 @@
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { cancelDeploy, requestDeploy, type StartedDeploy } from '../client/deploys.js';
-import { requesterToken } from '../client/identity.js';
+import { requesterToken } from './identity.js';
 import { followDeploy } from '../client/watch.js';
 import { errorMessage } from '../shared/errors.js';
 import { safeOutput } from '../shared/output.js';

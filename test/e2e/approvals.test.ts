@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, decodeProtectedHeader, generateKeyPair } from 'jose';
-import { mintLocalToken } from '../../src/client/identity.js';
+import { mintLocalToken } from '../../src/cli/identity.js';
 import type { DeployResult, FinalStatus } from '../../src/shared/types.js';
 import { deployctl, type Stack } from '../support/stack.js';
 import { startAppStack, type AppStack, type SourceRepo } from './source-repo.js';

@@ -1,7 +1,7 @@
 /** deployctl approve: let a deploy that waits for approval go on to update the service. */
 import { Command, Option } from 'commander';
 import { approveDeploy } from '../../client/deploys.js';
-import { approvalToken } from '../../client/identity.js';
+import { approvalToken } from '../identity.js';
 import { ValidationError, validatePerson, validateWorkflowId } from '../../shared/validate.js';
 import { JSON_HELP, type CliContext } from '../context.js';
 import { EXIT } from '../exit.js';

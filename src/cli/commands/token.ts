@@ -1,6 +1,6 @@
 /** deployctl token: an ID token from the local stack's issuer, to approve or request as someone on that stack. */
 import { Command } from 'commander';
-import { mintLocalToken } from '../../client/identity.js';
+import { mintLocalToken } from '../identity.js';
 import { parseDuration } from '../../shared/duration.js';
 import { ValidationError } from '../../shared/validate.js';
 import type { CliContext } from '../context.js';
