@@ -97,4 +97,17 @@ describe('readActionInputs', () => {
     expect(read.options).toEqual({ requireApproval: true, approvers: ['alice', 'bob'], approvalTimeoutMs: 1_800_000 });
     expect(read.wait).toBe(false);
   });
+
+  test("the requester token's audience comes from the oidc-audience input, else DEPLOY_OIDC_AUDIENCE; none without either", () => {
+    expect(readActionInputs(inputs(WITH), { GITHUB_SHA: SHA }).oidcAudience).toBeUndefined();
+    expect(
+      readActionInputs(inputs(WITH), { GITHUB_SHA: SHA, DEPLOY_OIDC_AUDIENCE: 'ecs-deploy.acme' }).oidcAudience,
+    ).toBe('ecs-deploy.acme');
+    expect(
+      readActionInputs(inputs({ ...WITH, 'oidc-audience': ' ecs-deploy.prod ' }), {
+        GITHUB_SHA: SHA,
+        DEPLOY_OIDC_AUDIENCE: 'ecs-deploy.acme',
+      }).oidcAudience,
+    ).toBe('ecs-deploy.prod');
+  });
 });
