@@ -79,9 +79,42 @@ export async function requestDeploy(opts: {
   };
 }
 
+export interface ServiceRef {
+  region: string;
+  cluster: string;
+  service: string;
+}
+
 /** What the service's queue knows: deploys running, and the ledger of finished ones. */
-export async function queueView(client: Client, target: QueueRequest['target']): Promise<QueueView> {
+export async function queueView(client: Client, target: ServiceRef): Promise<QueueView> {
   return await client.workflow.getHandle(queueWorkflowId(target)).query(queueQuery);
+}
+
+/** The service's queue, or an empty one when no deploy of the service was ever requested. */
+export async function serviceHistory(client: Client, target: ServiceRef): Promise<QueueView> {
+  try {
+    return await queueView(client, target);
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    return { service: serviceKey(target.cluster, target.service), seq: 0, running: [], ledger: [] };
+  }
+}
+
+/** A deploy started elsewhere, to follow: fails clearly when the id names no deploy. */
+export async function deployHandle(
+  client: Client,
+  workflowId: string,
+): Promise<{ handle: WorkflowHandle<typeof deploy>; runId: string }> {
+  try {
+    const described = await client.workflow.getHandle<typeof deploy>(workflowId).describe();
+    if (described.type !== WORKFLOW_TYPE)
+      throw new Error(`failed to follow ${workflowId}: it is a ${described.type} workflow, not a deploy`);
+    return { handle: client.workflow.getHandle<typeof deploy>(workflowId, described.runId), runId: described.runId };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError)
+      throw new Error(`failed to follow ${workflowId}: no such deploy (see deployctl list)`);
+    throw err;
+  }
 }
 
 export interface DeployListing {
@@ -137,7 +170,11 @@ export async function listDeploys(opts: {
 /** The result of a finished deploy, or one shaped like it from the progress of a running one. */
 export async function deployStatus(client: Client, workflowId: string): Promise<DeployResult> {
   const handle = client.workflow.getHandle<typeof deploy>(workflowId);
-  const described = await handle.describe();
+  const described = await handle.describe().catch((err: unknown) => {
+    if (err instanceof WorkflowNotFoundError)
+      throw new Error(`failed to read ${workflowId}: no such deploy (see deployctl list)`);
+    throw err;
+  });
   if (described.status.name === 'COMPLETED') return await handle.result();
   if (described.status.name !== 'RUNNING') {
     // Failed (a failed rollback), terminated or timed out: result() throws with the reason.
