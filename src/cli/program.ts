@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { CliContext } from './context.js';
-import { approveCommand } from './commands/approve.js';
+import { approveCommand, rejectCommand } from './commands/approve.js';
 import { cancelCommand } from './commands/cancel.js';
 import { deployCommand } from './commands/deploy.js';
 import { diffCommand } from './commands/diff.js';
@@ -61,6 +61,7 @@ export function buildProgram(ctx: CliContext): Command {
     waitCommand,
     statusCommand,
     approveCommand,
+    rejectCommand,
     cancelCommand,
     listCommand,
     historyCommand,

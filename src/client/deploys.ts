@@ -13,6 +13,7 @@ import { QUEUE_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, WORKFLOW_TYPE, queueWorkflowId 
 import type { ApprovalView, DeployProgress, DeployResult, FinalStatus } from '../shared/types.js';
 import {
   approveUpdate,
+  rejectUpdate,
   cancelSignal,
   progressQuery,
   queueQuery,
@@ -211,10 +212,13 @@ export async function approveDeploy(opts: {
   token?: string | undefined;
   by?: string | undefined;
   comment?: string | undefined;
+  /** reject: a person says no; before the update the deploy fails, at a lifecycle hook ECS rolls back. */
+  decision?: 'approve' | 'reject';
 }): Promise<ApprovalView> {
   const handle = opts.client.workflow.getHandle(opts.workflowId);
+  const verb = opts.decision ?? 'approve';
   try {
-    return await handle.executeUpdate(approveUpdate, {
+    return await handle.executeUpdate(verb === 'reject' ? rejectUpdate : approveUpdate, {
       args: [
         {
           ...(opts.token ? { token: opts.token } : {}),
@@ -225,8 +229,8 @@ export async function approveDeploy(opts: {
     });
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError)
-      throw new Error(`failed to approve ${opts.workflowId}: ${err.cause?.message ?? err.message}`);
-    throw await notRunningError(opts.client, opts.workflowId, 'approve', err);
+      throw new Error(`failed to ${verb} ${opts.workflowId}: ${err.cause?.message ?? err.message}`);
+    throw await notRunningError(opts.client, opts.workflowId, verb, err);
   }
 }
 

@@ -1,4 +1,7 @@
-/** deployctl approve: let a deploy that waits for approval go on to update the service. */
+/**
+ * deployctl approve and deployctl reject: a person's decision on a deploy that waits for one, before the update or at
+ * an ECS PAUSE lifecycle hook. Both prove who decides with an ID token (or a name, for namespace-mode services).
+ */
 import { Command, Option } from 'commander';
 import { approveDeploy } from '../../client/deploys.js';
 import { approvalToken } from '../identity.js';
@@ -14,11 +17,35 @@ interface ApproveFlags {
   json?: boolean;
 }
 
+const WORDS = {
+  approve: {
+    summary: 'approve a deploy that waits for approval, with your ID token',
+    what: 'Approves a deploy waiting at its approval gate (before the update, or at an ECS PAUSE lifecycle hook, where ECS then goes on).',
+    refusedAlso: ', the approver requested the deploy themself (four eyes)',
+    done: 'approved',
+  },
+  reject: {
+    summary: 'reject a deploy that waits for approval, with your ID token',
+    what: 'Rejects a deploy waiting at its approval gate: before the update it ends failed with nothing changed; at an ECS PAUSE lifecycle hook ECS rolls back there and it ends rolled_back.',
+    refusedAlso: '',
+    done: 'rejected',
+  },
+} as const;
+
 export function approveCommand(ctx: CliContext): Command {
-  return new Command('approve')
-    .summary('approve a deploy that waits for approval, with your ID token')
+  return decisionCommand(ctx, 'approve');
+}
+
+export function rejectCommand(ctx: CliContext): Command {
+  return decisionCommand(ctx, 'reject');
+}
+
+function decisionCommand(ctx: CliContext, decision: 'approve' | 'reject'): Command {
+  const words = WORDS[decision];
+  return new Command(decision)
+    .summary(words.summary)
     .description(
-      "Approves a deploy waiting at its approval gate. Who approves is proven by an OIDC ID token the worker verifies: --token-file, --token, else $DEPLOY_APPROVAL_TOKEN, else (in a GitHub Actions job with id-token: write) the job's own ID token for $DEPLOY_OIDC_AUDIENCE. Refused (exit 1, with the reason) when the token or the identity is not accepted, the approver requested the deploy themself (four eyes), or the deploy is not waiting, already decided or finished.",
+      `${words.what} Who decides is proven by an OIDC ID token the worker verifies: --token-file, --token, else $DEPLOY_APPROVAL_TOKEN, else (in a GitHub Actions job with id-token: write) the job's own ID token for $DEPLOY_OIDC_AUDIENCE. Refused (exit 1, with the reason) when the token or the identity is not accepted${words.refusedAlso}, or the deploy is not waiting, already decided or finished.`,
     )
     .argument('<workflowId>', 'the deploy, e.g. deploy.prod.web.<sha>.7')
     .addOption(
@@ -49,7 +76,7 @@ export function approveCommand(ctx: CliContext): Command {
       if (!token && !by)
         throw new ValidationError(
           '--token-file',
-          "approve needs the approver's ID token: pass --token-file <path> or --token <jwt>, or set DEPLOY_APPROVAL_TOKEN (--by <name> only for services whose policy takes approvals by name)",
+          `${decision} needs the approver's ID token: pass --token-file <path> or --token <jwt>, or set DEPLOY_APPROVAL_TOKEN (--by <name> only for services whose policy takes approvals by name)`,
         );
       const approval = await approveDeploy({
         client: await ctx.client(),
@@ -57,9 +84,10 @@ export function approveCommand(ctx: CliContext): Command {
         token,
         by,
         comment: flags.comment,
+        decision,
       });
       const proof = approval.proof ? ` (${approval.proof})` : '';
-      ctx.err(`${workflowId}: approved by ${approval.by ?? by ?? '?'}${proof}`);
+      ctx.err(`${workflowId}: ${words.done} by ${approval.by ?? by ?? '?'}${proof}`);
       if (flags.json) ctx.out(JSON.stringify({ workflowId, approval }));
       ctx.exitCode = EXIT.ok;
     });
