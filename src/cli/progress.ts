@@ -33,9 +33,14 @@ export class ProgressPrinter {
     }
     this.lastStatus = p.status;
     // Every milestone the deploy recorded, even those that came and went between two readings, then the latest.
+    // The record keeps the latest milestones only: count them from the total, so none is skipped or repeated.
     const steps = p.rolloutSteps ?? [];
-    for (const r of steps.slice(this.stepsShown)) this.printRollout(where, r);
-    this.stepsShown = Math.max(this.stepsShown, steps.length);
+    const total = p.rolloutStepsTotal ?? steps.length;
+    const first = total - steps.length;
+    steps.forEach((r, i) => {
+      if (first + i >= this.stepsShown) this.printRollout(where, r);
+    });
+    this.stepsShown = Math.max(this.stepsShown, total);
     if (p.rollout) this.printRollout(where, p.rollout);
   }
 

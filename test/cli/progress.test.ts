@@ -56,6 +56,19 @@ describe('ProgressPrinter', () => {
     ]);
   });
 
+  test('once the record keeps only the latest milestones, the ones after what was printed still all print, once', () => {
+    const step = (production: number) =>
+      snapshot({ lifecycleStage: 'PRODUCTION_TRAFFIC_SHIFT', traffic: { production, test: 100 } });
+    const p = printer();
+    // 105 milestones so far, the record holds the last 100 (5..104); the printer saw the first 3 before.
+    p.update({ ...base, rolloutSteps: [step(0), step(1), step(2)], rolloutStepsTotal: 3, rollout: step(2) });
+    const kept = Array.from({ length: 100 }, (_, i) => step(i + 5));
+    p.update({ ...base, rolloutSteps: kept, rolloutStepsTotal: 105, rollout: step(104) });
+    p.update({ ...base, rolloutSteps: kept, rolloutStepsTotal: 105, rollout: step(104) });
+    const percents = p.lines.map((l) => Number(/traffic (\d+)%/.exec(l)?.[1]));
+    expect(percents).toEqual([0, 1, 2, ...Array.from({ length: 100 }, (_, i) => i + 5)]);
+  });
+
   test('a rolling rollout names no strategy; live task counts within one milestone each print a line', () => {
     const p = printer();
     const rolling = (running: number): RolloutSnapshot =>
