@@ -53,7 +53,9 @@ describe('the worker process (dist/worker.js)', () => {
     });
     const text = async () => await readFile(log, 'utf8').catch(() => '');
     await until(async () => (await text()).includes('worker: polling') || worker.exitCode !== null, 'polling');
-    expect(await text()).toContain(`worker: polling default/shutdown-test-${process.pid} on ${server.address}`);
+    expect(await text()).toContain(
+      `worker: polling default/shutdown-test-${process.pid} and shutdown-test-${process.pid}.watch on ${server.address}`,
+    );
     worker.kill('SIGTERM');
     const result = await worker;
     expect(result.exitCode).toBe(0);
