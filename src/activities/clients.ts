@@ -29,20 +29,46 @@ export function awsClients(
     }
     return client;
   };
+  // The reader spends its own tokens, one per batched call; its client must not spend another.
+  const readerClients = new Map<string, ECSClient>();
+  const reader = ecsReader({
+    client: (region) => cached(readerClients, region, () => new ECSClient({ region, ...AWS_CLIENT_RETRY })),
+    readsPerSecond: opts.ecsReadsPerSecond ?? DEFAULT_ECS_READS_PER_SECOND,
+    ...(opts.onCall ? { onCall: opts.onCall } : {}),
+  });
   const ecsFor = (region: string): ECSClient =>
-    cached(ecs, region, () => new ECSClient({ region, ...AWS_CLIENT_RETRY }));
+    cached(ecs, region, () => {
+      const client = new ECSClient({ region, ...AWS_CLIENT_RETRY });
+      spendBudgetOnReads(client, () => reader.budget(region));
+      return client;
+    });
   return {
     ecs: ecsFor,
-    reader: ecsReader({
-      client: ecsFor,
-      readsPerSecond: opts.ecsReadsPerSecond ?? DEFAULT_ECS_READS_PER_SECOND,
-      ...(opts.onCall ? { onCall: opts.onCall } : {}),
-    }),
+    reader,
     ecr: (region) => cached(ecr, region, () => new ECRClient({ region, ...AWS_CLIENT_RETRY })),
     destroy() {
-      for (const client of [...ecs.values(), ...ecr.values()]) client.destroy();
+      for (const client of [...ecs.values(), ...readerClients.values(), ...ecr.values()]) client.destroy();
       ecs.clear();
+      readerClients.clear();
       ecr.clear();
     },
   };
+}
+
+/** ECS's read actions, which share the account's read bucket. */
+const ECS_READ = /^(Describe|List)/;
+
+/**
+ * Every read through `client` waits for a token of the worker's budget first, so the reads that are not batched
+ * (a deploy's start, its registration, explanations of a failure) stay within it too. Placed after the SDK's retry
+ * step, so each attempt spends a token, as each counts at ECS.
+ */
+function spendBudgetOnReads(client: ECSClient, take: () => Promise<void>): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (ECS_READ.test(context.commandName ?? '')) await take();
+      return await next(args);
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'ecsReadBudget' },
+  );
 }

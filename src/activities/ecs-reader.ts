@@ -18,11 +18,18 @@ export const SERVICES_PER_CALL = 10;
 /** How long a read waits for others to share its call. */
 const GATHER_MS = 25;
 
-/** A token bucket: `ratePerSecond` tokens a second, at most `burst` saved up. */
+/** How long an ordinary read may be passed over by urgent ones before it goes first. */
+const MAX_PASSED_OVER_MS = 2_000;
+
+/**
+ * A token bucket: `ratePerSecond` tokens a second, at most `burst` saved up. Urgent callers (the waits, whose
+ * detection latency depends on it) go before ordinary ones, unless an ordinary one has waited MAX_PASSED_OVER_MS.
+ */
 export class TokenBucket {
   private tokens: number;
   private last: number;
-  private queue: (() => void)[] = [];
+  private readonly urgent: (() => void)[] = [];
+  private readonly ordinary: { since: number; resolve: () => void }[] = [];
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -34,23 +41,34 @@ export class TokenBucket {
     this.last = now();
   }
 
-  /** Resolves when a token is taken; callers are served in order. */
-  take(): Promise<void> {
+  /** Resolves when a token is taken; callers of each kind are served in order. */
+  take(opts: { urgent?: boolean } = {}): Promise<void> {
     return new Promise((resolve) => {
-      this.queue.push(resolve);
+      if (opts.urgent) this.urgent.push(resolve);
+      else this.ordinary.push({ since: this.now(), resolve });
       this.drain();
     });
+  }
+
+  private next(now: number): (() => void) | undefined {
+    const oldest = this.ordinary[0];
+    if (oldest && (this.urgent.length === 0 || now - oldest.since >= MAX_PASSED_OVER_MS)) {
+      return this.ordinary.shift()?.resolve;
+    }
+    return this.urgent.shift();
   }
 
   private drain(): void {
     const now = this.now();
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.ratePerSecond);
     this.last = now;
-    while (this.queue.length > 0 && this.tokens >= 1) {
+    while (this.tokens >= 1) {
+      const resolve = this.next(now);
+      if (!resolve) break;
       this.tokens -= 1;
-      this.queue.shift()?.();
+      resolve();
     }
-    if (this.queue.length > 0 && this.timer === undefined) {
+    if (this.urgent.length + this.ordinary.length > 0 && this.timer === undefined) {
       const wait = Math.ceil(((1 - this.tokens) / this.ratePerSecond) * 1000);
       this.timer = setTimeout(() => {
         this.timer = undefined;
@@ -69,13 +87,18 @@ interface Pending<V> {
 
 /**
  * Gathers reads for a few milliseconds into batches of at most `size` keys that share a group (a region, or a
- * region and cluster), and answers each caller from its batch's call. Keys nobody else asked for go alone.
+ * region and cluster), and answers each caller from its batch's call. A batch is cut only once `ready` (the budget)
+ * lets its call go, so reads asked for while it waits join it: the busier the budget, the fuller the calls.
  */
 class Batcher<V> {
-  private readonly groups = new Map<string, { pending: Pending<V>[]; timer: NodeJS.Timeout | undefined }>();
+  private readonly groups = new Map<
+    string,
+    { pending: Pending<V>[]; timer: NodeJS.Timeout | undefined; flushing: boolean }
+  >();
 
   constructor(
     private readonly size: number,
+    private readonly ready: (group: string) => Promise<void>,
     private readonly call: (group: string, keys: string[]) => Promise<Map<string, V>>,
   ) {}
 
@@ -83,29 +106,40 @@ class Batcher<V> {
     return new Promise((resolve, reject) => {
       let g = this.groups.get(group);
       if (!g) {
-        g = { pending: [], timer: undefined };
+        g = { pending: [], timer: undefined, flushing: false };
         this.groups.set(group, g);
       }
       g.pending.push({ key, resolve, reject });
-      if (g.pending.length >= this.size) this.flush(group);
-      else g.timer ??= setTimeout(() => this.flush(group), GATHER_MS);
+      if (g.flushing) return;
+      if (g.pending.length >= this.size) void this.flush(group);
+      else g.timer ??= setTimeout(() => void this.flush(group), GATHER_MS);
     });
   }
 
-  private flush(group: string): void {
+  private async flush(group: string): Promise<void> {
     const g = this.groups.get(group);
-    if (!g) return;
+    if (!g || g.flushing) return;
     if (g.timer) clearTimeout(g.timer);
     g.timer = undefined;
-    while (g.pending.length > 0) {
-      const batch = g.pending.splice(0, this.size);
-      const keys = [...new Set(batch.map((p) => p.key))];
-      this.call(group, keys).then(
-        (found) => batch.forEach((p) => p.resolve(found.get(p.key))),
-        (err: unknown) => batch.forEach((p) => p.reject(err)),
-      );
+    g.flushing = true;
+    try {
+      while (g.pending.length > 0) {
+        try {
+          await this.ready(group);
+        } catch (err) {
+          g.pending.splice(0).forEach((p) => p.reject(err));
+          break;
+        }
+        const batch = g.pending.splice(0, this.size);
+        const keys = [...new Set(batch.map((p) => p.key))];
+        this.call(group, keys).then(
+          (found) => batch.forEach((p) => p.resolve(found.get(p.key))),
+          (err: unknown) => batch.forEach((p) => p.reject(err)),
+        );
+      }
+    } finally {
+      g.flushing = false;
     }
-    this.groups.delete(group);
   }
 }
 
@@ -120,24 +154,25 @@ export interface EcsReaderOptions {
 export interface EcsReader {
   serviceDeployment(region: string, arn: string): Promise<ServiceDeployment | undefined>;
   service(region: string, cluster: string, service: string): Promise<Service | undefined>;
-  /** Waits for a token of the region's budget before a read that is not batched. */
-  budget(region: string): Promise<void>;
+  /** Waits for a token of the region's budget before a read that is not batched; urgent ones go first. */
+  budget(region: string, opts?: { urgent?: boolean }): Promise<void>;
 }
 
 export function ecsReader(opts: EcsReaderOptions): EcsReader {
   const buckets = new Map<string, TokenBucket>();
-  const budget = async (region: string): Promise<void> => {
+  const budget = async (region: string, take: { urgent?: boolean } = {}): Promise<void> => {
     let bucket = buckets.get(region);
     if (!bucket) {
       // A small burst: the budget is shared with whatever else the account's identities read.
       bucket = new TokenBucket(opts.readsPerSecond, Math.max(1, Math.ceil(opts.readsPerSecond)));
       buckets.set(region, bucket);
     }
-    await bucket.take();
+    await bucket.take(take);
   };
+  // The batched reads are the waits': they go before reads of a deploy's start or registration.
+  const urgent = (region: string) => budget(region, { urgent: true });
 
-  const deployments = new Batcher<ServiceDeployment>(SERVICE_DEPLOYMENTS_PER_CALL, async (region, arns) => {
-    await budget(region);
+  const deployments = new Batcher<ServiceDeployment>(SERVICE_DEPLOYMENTS_PER_CALL, urgent, async (region, arns) => {
     opts.onCall?.('DescribeServiceDeployments', region);
     const out = await opts
       .client(region)
@@ -148,18 +183,21 @@ export function ecsReader(opts: EcsReaderOptions): EcsReader {
     return new Map((out.serviceDeployments ?? []).map((d) => [d.serviceDeploymentArn ?? '', d]));
   });
 
-  const services = new Batcher<Service>(SERVICES_PER_CALL, async (group, names) => {
-    const [region = '', cluster = ''] = group.split('\n');
-    await budget(region);
-    opts.onCall?.('DescribeServices', region);
-    const out = await opts.client(region).send(new DescribeServicesCommand({ cluster, services: names }));
-    const found = new Map<string, Service>();
-    for (const s of out.services ?? []) {
-      if (s.serviceName) found.set(s.serviceName, s);
-      if (s.serviceArn) found.set(s.serviceArn, s);
-    }
-    return found;
-  });
+  const services = new Batcher<Service>(
+    SERVICES_PER_CALL,
+    (group) => urgent(group.split('\n')[0] ?? ''),
+    async (group, names) => {
+      const [region = '', cluster = ''] = group.split('\n');
+      opts.onCall?.('DescribeServices', region);
+      const out = await opts.client(region).send(new DescribeServicesCommand({ cluster, services: names }));
+      const found = new Map<string, Service>();
+      for (const s of out.services ?? []) {
+        if (s.serviceName) found.set(s.serviceName, s);
+        if (s.serviceArn) found.set(s.serviceArn, s);
+      }
+      return found;
+    },
+  );
 
   return {
     serviceDeployment: (region, arn) => deployments.read(region, arn),

@@ -31,8 +31,21 @@ import { eventViews, interpretRollout, interpretServiceDeployment, stoppedTaskVi
 const PASSING =
   /Throttl|TooManyRequests|RequestLimitExceeded|ServerException|ServiceUnavailable|InternalFailure|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|TimeoutError/;
 
+/** Rollouts this worker remembers reading, beyond which the oldest readings are forgotten. */
+const REMEMBERED_READS = 10_000;
+
 export function watchActivities(clients: AwsClients) {
   const reader = clients.reader;
+  /**
+   * When each rollout was last read here. A watch that follows another (after news or a checkpoint) waits out the
+   * interval before its first read, so a wait reads about once per interval however many stretches it takes.
+   */
+  const lastRead = new Map<string, number>();
+  const remember = (key: string): void => {
+    lastRead.delete(key);
+    lastRead.set(key, Date.now());
+    if (lastRead.size > REMEMBERED_READS) lastRead.delete(lastRead.keys().next().value ?? '');
+  };
 
   async function readService(input: CheckRolloutInput): Promise<Service> {
     const { region, cluster, service } = input;
@@ -82,12 +95,11 @@ export function watchActivities(clients: AwsClients) {
 
   async function stoppedTasks(input: CheckRolloutInput): Promise<StoppedTaskView[]> {
     const { region, cluster, service } = input;
+    // clients.ecs spends the worker's read budget on each call.
     const ecs = clients.ecs(region);
-    await reader.budget(region);
     const listed = await ecs.send(new ListTasksCommand({ cluster, serviceName: service, desiredStatus: 'STOPPED' }));
     const arns = (listed.taskArns ?? []).slice(0, 100);
     if (arns.length === 0) return [];
-    await reader.budget(region);
     const described = await ecs.send(new DescribeTasksCommand({ cluster, tasks: arns }));
     return stoppedTaskViews(described.tasks ?? [], input.taskDefinitionArn);
   }
@@ -101,10 +113,14 @@ export function watchActivities(clients: AwsClients) {
     watchRollout: async (input: WatchRolloutInput): Promise<RolloutSnapshot> => {
       const ctx = Context.current();
       const returnBy = Date.parse(input.returnBy);
+      const key = input.serviceDeploymentArn ?? `${input.region}/${input.cluster}/${input.service}`;
+      const early = (lastRead.get(key) ?? 0) + input.pollIntervalMs - Date.now();
+      if (early > 0) await ctx.sleep(Math.min(early, Math.max(returnBy - Date.now(), 0)));
       let last: RolloutSnapshot | undefined;
       for (;;) {
         try {
           last = await read(input);
+          remember(key);
         } catch (err) {
           if (!PASSING.test(awsErrorName(err) ?? '') && !PASSING.test(errorMessage(err))) {
             throw awsFailure(`read the rollout of ${input.service}`, err);
@@ -113,6 +129,7 @@ export function watchActivities(clients: AwsClients) {
         }
         if (last) {
           ctx.heartbeat(last);
+          if (isFinal(last)) lastRead.delete(key);
           const final = isFinal(last) && last.state !== 'completed';
           if (final) return await explain(input, last);
           if (isFinal(last) || milestone(last) !== input.seen) return last;

@@ -1,6 +1,5 @@
 /** ECS activities on the service: read the target and what it runs, update it, read the rollout. */
 import {
-  DescribeServicesCommand,
   ListServiceDeploymentsCommand,
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
@@ -43,8 +42,8 @@ export function ecsActivities(config: WorkerConfig, clients: AwsClients = awsCli
     const { region, cluster, service } = ref;
     let found: Service | undefined;
     try {
-      const res = await ecsFor(region).send(new DescribeServicesCommand({ cluster, services: [service] }));
-      found = res.services?.find((s) => s.serviceName === service || s.serviceArn === service);
+      // Batched with other deploys' reads of the same cluster, as the waits' are.
+      found = await clients.reader.service(region, cluster, service);
     } catch (err) {
       if (isAwsError(err, 'ClusterNotFoundException')) {
         throw notFound('cluster', `ECS cluster "${cluster}" not found in ${region}; fix ECS_CLUSTER`);
