@@ -107,3 +107,9 @@ export function criticalPath(history: History, rollout: EcsRollout): CriticalPat
   };
   return { ...path, totalMs: Object.values(path).reduce((a, b) => a + b, 0) };
 }
+
+/** The times of a history's first and last events: the workflow's own start and end. */
+export function workflowSpan(history: History): { startMs: number; endMs: number } {
+  const events = history.events ?? [];
+  return { startMs: ms(events[0]?.eventTime), endMs: ms(events[events.length - 1]?.eventTime) };
+}

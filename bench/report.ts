@@ -47,6 +47,18 @@ export function rolloutTable(results: RolloutResults, lengths: RolloutLength[]):
       met(worst((r) => r.beyondMs) <= TARGETS.beyondCriticalPathMs, all.length),
     ),
     row(
+      '… of which: start → build started (median)',
+      ...cells((rs) => seconds(median(rs.map((r) => r.beforeBuildMs)), 2)),
+      '',
+      '',
+    ),
+    row(
+      '… of which: ECS finished → workflow closed (median)',
+      ...cells((rs) => seconds(median(rs.map((r) => r.afterRolloutMs)), 2)),
+      '',
+      '',
+    ),
+    row(
       '**detection latency** p50 / p95 / max',
       ...cells((_, i) => formatSummary(detections[i] ?? summarize([]), (x) => seconds(x, 2))),
       `p95 ≤ ${seconds(TARGETS.detectionP95Ms)} at every length`,

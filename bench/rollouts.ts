@@ -11,7 +11,15 @@ import { MOTO_CREDENTIALS, setNextRollout } from '../test/support/moto.js';
 import { ROOT } from '../test/support/process.js';
 import { makeSourceRepo, type SourceRepo } from '../test/e2e/source-repo.js';
 import { readTarget, requestDeploy } from './client.js';
-import { criticalPath, eventCount, movedOnMs, workflowTaskCount, type CriticalPath } from './history.js';
+import {
+  activityTimings,
+  criticalPath,
+  eventCount,
+  movedOnMs,
+  workflowSpan,
+  workflowTaskCount,
+  type CriticalPath,
+} from './history.js';
 import { runSequential, type Baseline } from './sequential.js';
 import type { BenchServer, BenchSettings } from './settings.js';
 import { ECS_READS, startBenchStack, startDeployWorker, type BenchStack } from './stack.js';
@@ -23,6 +31,9 @@ export interface WorkflowRun {
   critical: CriticalPath;
   /** End to end minus the critical path. */
   beyondMs: number;
+  /** Where it went: the workflow's start until the build started, and ECS's finishedAt until the workflow ended. */
+  beforeBuildMs: number;
+  afterRolloutMs: number;
   /** ECS's finishedAt → the workflow task that took the last watch's answer. */
   detectionMs: number;
   events: number;
@@ -177,11 +188,15 @@ async function deployOnce(bench: BenchStack, ecs: ECSClient, sha: string, length
   const reads = bench.proxy.seen.filter(
     (r) => r.service === 'ecs' && ECS_READS.test(r.operation) && r.at >= waitFrom && r.at <= movedOn,
   ).length;
+  const span = workflowSpan(history);
+  const build = activityTimings(history).find((a) => a.name === 'buildApp');
   return {
     length,
     e2eMs,
     critical,
     beyondMs: e2eMs - critical.totalMs,
+    beforeBuildMs: (build?.startedMs ?? span.startMs) - span.startMs,
+    afterRolloutMs: span.endMs - sd.finishedAt.getTime(),
     detectionMs: movedOn - sd.finishedAt.getTime(),
     events: eventCount(history),
     workflowTasks: workflowTaskCount(history),

@@ -40,6 +40,8 @@ export interface ScaleRow {
   throttled: number;
   /** Batched calls the worker's reader made, by operation. */
   readerCalls: Record<string, number>;
+  /** ECS reads the proxy let through, by operation. */
+  readsByOperation: Record<string, number>;
   detection: Summary;
   /** Workflow tasks completed per deploy: its own and its service queue's. */
   workflowTasksPerDeploy: number;
@@ -66,7 +68,7 @@ export async function runScale(server: BenchServer, settings: BenchSettings): Pr
       rows.push(await runRow({ bench, ecs, n, settings }));
       const r = rows[rows.length - 1];
       console.error(
-        `bench ${server}: scale N=${n}: ${seconds(r?.wallMs ?? 0)}, ${r?.statuses.succeeded ?? 0} succeeded, peak RSS ${Math.round(r?.peakRssMiB ?? 0)} MiB, detection p95 ${seconds(r?.detection.p95 ?? 0, 2)}, throttled ${r?.throttled ?? 0}`,
+        `bench ${server}: scale N=${n}: ${seconds(r?.wallMs ?? 0)}, ${r?.statuses.succeeded ?? 0} succeeded, peak RSS ${Math.round(r?.peakRssMiB ?? 0)} MiB, detection p95 ${seconds(r?.detection.p95 ?? 0, 2)}, throttled ${r?.throttled ?? 0}; reads ${JSON.stringify(r?.readsByOperation ?? {})}, of which batched ${JSON.stringify(r?.readerCalls ?? {})}`,
       );
     }
     return rows;
@@ -129,6 +131,8 @@ async function runRow(opts: {
     .filter((r) => r.service === 'ecs' && ECS_READS.test(r.operation) && !r.throttled);
   const perSecond = new Map<number, number>();
   for (const r of reads) perSecond.set(Math.floor(r.at / 1000), (perSecond.get(Math.floor(r.at / 1000)) ?? 0) + 1);
+  const byOperation: Record<string, number> = {};
+  for (const r of reads) byOperation[r.operation] = (byOperation[r.operation] ?? 0) + 1;
   const statuses: Record<string, number> = {};
   for (const r of results) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
   const counted = await countHistories({ bench, ecs, results, targets });
@@ -146,6 +150,7 @@ async function runRow(opts: {
     peakReadsInOneSecond: Math.max(0, ...perSecond.values()),
     throttled: bench.reads.throttled - throttledBefore,
     readerCalls: stats.readerCalls ?? {},
+    readsByOperation: byOperation,
     detection: summarize(counted.detections),
     workflowTasksPerDeploy: counted.workflowTasks / n,
     eventsPerDeploy: counted.events / n,

@@ -97,6 +97,8 @@ async function keptClone(input: SequentialInput): Promise<string> {
     await mkdir(input.stateDir, { recursive: true });
     await execa('git', ['clone', '--quiet', input.sourceRepo, ws]);
   } else {
+    // Each bench run makes a new source repository; the kept clone follows it, keeping its objects.
+    await execa('git', ['-C', ws, 'remote', 'set-url', 'origin', input.sourceRepo]);
     await execa('git', ['-C', ws, 'fetch', '--quiet', 'origin']);
   }
   await execa('git', ['-C', ws, 'checkout', '--quiet', '--force', input.sha]);
