@@ -18,12 +18,13 @@ export const SERVICES_PER_CALL = 10;
 /** How long a read waits for others to share its call. */
 const GATHER_MS = 25;
 
-/** How long an ordinary read may be passed over by urgent ones before it goes first. */
+/** How long an ordinary read may be passed over by urgent ones before it gets every other token. */
 const MAX_PASSED_OVER_MS = 2_000;
 
 /**
  * A token bucket: `ratePerSecond` tokens a second, at most `burst` saved up. Urgent callers (the waits, whose
- * detection latency depends on it) go before ordinary ones, unless an ordinary one has waited MAX_PASSED_OVER_MS.
+ * detection latency depends on it) go before ordinary ones; once an ordinary one has waited MAX_PASSED_OVER_MS,
+ * the two take turns, so neither starves when the budget is short.
  */
 export class TokenBucket {
   private tokens: number;
@@ -31,6 +32,7 @@ export class TokenBucket {
   private readonly urgent: (() => void)[] = [];
   private readonly ordinary: { since: number; resolve: () => void }[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private urgentLast = false;
 
   constructor(
     readonly ratePerSecond: number,
@@ -52,10 +54,10 @@ export class TokenBucket {
 
   private next(now: number): (() => void) | undefined {
     const oldest = this.ordinary[0];
-    if (oldest && (this.urgent.length === 0 || now - oldest.since >= MAX_PASSED_OVER_MS)) {
-      return this.ordinary.shift()?.resolve;
-    }
-    return this.urgent.shift();
+    const turn = oldest !== undefined && now - oldest.since >= MAX_PASSED_OVER_MS && this.urgentLast;
+    const urgent = turn ? undefined : this.urgent.shift();
+    this.urgentLast = urgent !== undefined;
+    return urgent ?? this.ordinary.shift()?.resolve;
   }
 
   private drain(): void {

@@ -21,19 +21,21 @@ describe('the token bucket', () => {
     expect(order).toEqual(['urgent 1', 'urgent 2', 'ordinary']);
   });
 
-  it('lets an ordinary caller go first once urgent ones have passed it over for two seconds', async () => {
+  it('gives an ordinary caller every other token once urgent ones have passed it over for two seconds', async () => {
     let clock = 0;
     const bucket = new TokenBucket(1, 1, () => clock);
     await bucket.take();
     const order: string[] = [];
     const ordinary = bucket.take().then(() => order.push('ordinary'));
     clock = 2_500;
-    const urgent = bucket.take({ urgent: true }).then(() => order.push('urgent'));
-    // A token has come back by the clock; the ordinary caller, passed over long enough, takes it.
+    const urgent = [1, 2].map((n) => bucket.take({ urgent: true }).then(() => order.push(`urgent ${n}`)));
+    // One token has come back by the clock, and the bucket refills by it: one more each time it moves on a second.
+    await urgent[0];
+    clock = 3_500;
     await ordinary;
-    clock = 4_000;
-    await urgent;
-    expect(order).toEqual(['ordinary', 'urgent']);
+    clock = 4_500;
+    await urgent[1];
+    expect(order).toEqual(['urgent 1', 'ordinary', 'urgent 2']);
   });
 });
 
