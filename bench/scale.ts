@@ -19,10 +19,10 @@ import type { DeployResult, DeployTarget } from '../src/shared/types.js';
 import { MOTO_CREDENTIALS } from '../test/support/moto.js';
 import { ROOT } from '../test/support/process.js';
 import { requestDeploy } from './client.js';
-import { eventCount, movedOnMs, workflowTaskCount, type History } from './history.js';
+import { activityTimings, eventCount, movedOnMs, workflowTaskCount, type History } from './history.js';
 import type { BenchServer, BenchSettings } from './settings.js';
 import { ECS_READS, benchLog, startBenchStack, startWorkerProcess, type BenchStack } from './stack.js';
-import { seconds, summarize, type Summary } from './stats.js';
+import { formatSummary, seconds, summarize, type Summary } from './stats.js';
 
 export interface ScaleRow {
   server: BenchServer;
@@ -216,6 +216,8 @@ async function countHistories(opts: {
     }
   }
   const detections: number[] = [];
+  /** ECS finished → the watch that saw it completed: the read's share of the detection latency. */
+  const readParts: number[] = [];
   let workflowTasks = 0;
   let events = 0;
   const fetch = (workflowId: string, runId?: string): Promise<History> =>
@@ -228,8 +230,15 @@ async function countHistories(opts: {
     events += eventCount(deploy);
     const moved = movedOnMs(deploy);
     const done = finished.get(r.observed?.serviceDeploymentArn ?? '');
-    if (moved !== undefined && done !== undefined) detections.push(moved - done);
+    if (moved !== undefined && done !== undefined) {
+      detections.push(moved - done);
+      const watched = activityTimings(deploy)
+        .filter((a) => a.name === 'watchRollout' && a.completedMs > 0)
+        .sort((a, b) => b.completedMs - a.completedMs)[0];
+      if (watched) readParts.push(watched.completedMs - done);
+    }
   });
+  console.error(`bench: detection, of which ECS finished → watch completed: ${formatSummary(summarize(readParts))}`);
   return { detections, workflowTasks, events };
 }
 
