@@ -84,6 +84,7 @@ async function main(): Promise<void> {
       activities,
       maxActivities: config.maxActivities,
       maxWatches: config.maxWatches,
+      maxCachedWorkflows: config.maxCachedWorkflows,
     });
     console.error(`bench worker: polling ${taskQueue} (pid ${process.pid})`);
     await workers.run();

@@ -44,6 +44,7 @@ async function main(): Promise<void> {
       activities: createActivities(config, awsClients({ ecsReadsPerSecond: config.ecsReadsPerSecond }), approval),
       maxActivities: config.maxActivities,
       maxWatches: config.maxWatches,
+      maxCachedWorkflows: config.maxCachedWorkflows,
       shutdownGraceTime: '30 seconds',
     });
     console.error(`worker: ${sandboxLine}`);

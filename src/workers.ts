@@ -19,6 +19,8 @@ export interface DeployWorkersOptions {
   maxActivities?: number;
   /** Rollouts followed at once. */
   maxWatches?: number;
+  /** Deploy and queue workflows kept in memory between their tasks; the rest replay their history when they wake. */
+  maxCachedWorkflows?: number;
   /** How long running activities may finish after a shutdown begins, e.g. '30 seconds'. */
   shutdownGraceTime?: string;
   /** More options for the deploy queue's worker (tests tune caching). */
@@ -48,6 +50,7 @@ export async function createDeployWorkers(opts: DeployWorkersOptions): Promise<D
     activities: opts.activities,
     // A deploy's activities are mostly waiting on child processes and HTTP; a few at a time per core is plenty.
     maxConcurrentActivityTaskExecutions: opts.maxActivities ?? DEFAULT_MAX_ACTIVITIES,
+    ...(opts.maxCachedWorkflows ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
     ...opts.tuning,
   });
   const watches = await Worker.create({

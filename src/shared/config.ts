@@ -44,6 +44,8 @@ export interface WorkerConfig {
   maxWatches: number;
   /** ECS reads a second per region this worker takes at most, for every deploy together (DEPLOY_ECS_READS_PER_SECOND). */
   ecsReadsPerSecond: number;
+  /** Workflows kept in the worker's memory between their tasks (DEPLOY_MAX_CACHED_WORKFLOWS). */
+  maxCachedWorkflows: number;
 }
 
 export const WORKER_DEFAULTS = {
@@ -56,6 +58,9 @@ export const WORKER_DEFAULTS = {
   maxWatches: 2_000,
   // ECS's read bucket holds 50 and refills a few dozen a second for the whole account; a fifth leaves the rest to others.
   ecsReadsPerSecond: 10,
+  // A waiting deploy wakes about once a minute and its history stays a few hundred events, so replaying it is cheaper
+  // than keeping it: the SDK's default (about 600 per GiB of heap) lets a thousand waits take a gigabyte or more.
+  maxCachedWorkflows: 100,
 };
 
 /** Login names useradd accepts, so a name can go into an argument list and a passwd lookup safely. */
@@ -101,6 +106,9 @@ export function readWorkerConfig(env: Record<string, string | undefined>, cwd: s
     maxActivities: positiveNumber(env, 'DEPLOY_MAX_ACTIVITIES', WORKER_DEFAULTS.maxActivities, { integer: true }),
     maxWatches: positiveNumber(env, 'DEPLOY_MAX_WATCHES', WORKER_DEFAULTS.maxWatches, { integer: true }),
     ecsReadsPerSecond: positiveNumber(env, 'DEPLOY_ECS_READS_PER_SECOND', WORKER_DEFAULTS.ecsReadsPerSecond, {}),
+    maxCachedWorkflows: positiveNumber(env, 'DEPLOY_MAX_CACHED_WORKFLOWS', WORKER_DEFAULTS.maxCachedWorkflows, {
+      integer: true,
+    }),
   };
   if (registry !== undefined) config.registry = registry;
   return config;

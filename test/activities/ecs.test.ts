@@ -50,6 +50,7 @@ beforeAll(async () => {
     sandbox: WORKER_DEFAULTS.sandbox,
     maxActivities: WORKER_DEFAULTS.maxActivities,
     maxWatches: WORKER_DEFAULTS.maxWatches,
+    maxCachedWorkflows: WORKER_DEFAULTS.maxCachedWorkflows,
     ecsReadsPerSecond: WORKER_DEFAULTS.ecsReadsPerSecond,
     taskQueue: 'test',
   };

@@ -30,6 +30,7 @@ export function testConfig(overrides: Partial<WorkerConfig> = {}): WorkerConfig 
     sandbox: WORKER_DEFAULTS.sandbox,
     maxActivities: WORKER_DEFAULTS.maxActivities,
     maxWatches: WORKER_DEFAULTS.maxWatches,
+    maxCachedWorkflows: WORKER_DEFAULTS.maxCachedWorkflows,
     ecsReadsPerSecond: WORKER_DEFAULTS.ecsReadsPerSecond,
     ...overrides,
   };
