@@ -51,8 +51,11 @@ export interface ScaleRow {
 const CLUSTER = 'bench-scale';
 const CONTAINER = 'app';
 const DESIRED = 2;
-/** Requests in flight at once while starting the row, so the client does not queue a thousand gRPC calls. */
-const START_CONCURRENCY = 50;
+/**
+ * Requests in flight at once while starting the row. The worker's read budget starts about two deploys a second
+ * anyway; fifty at once timed out PostgreSQL-backed update-with-start calls on a loaded 2-core machine.
+ */
+const START_CONCURRENCY = 10;
 
 export async function runScale(server: BenchServer, settings: BenchSettings): Promise<ScaleRow[]> {
   const bench = await startBenchStack({ server, settings });
@@ -114,15 +117,25 @@ async function runRow(opts: {
   }, 500);
   const throttledBefore = bench.reads.throttled;
   const seenBefore = bench.proxy.seen.length;
-  let results: DeployResult[];
+  let results: Outcome[];
   const started = Date.now();
   let wallMs: number;
   let peakRssMiB: number;
+  const progress = setInterval(() => {
+    const seen = bench.proxy.seen.slice(seenBefore).filter((r) => r.service === 'ecs' && ECS_READS.test(r.operation));
+    console.error(
+      `bench ${bench.server}: N=${n} after ${seconds(Date.now() - started, 0)}: ${ended.count} of ${n} ended, ` +
+        `${seen.length} ECS reads (${(seen.length / ((Date.now() - started) / 1000)).toFixed(1)}/s), ` +
+        `throttled ${bench.reads.throttled - throttledBefore}, worker RSS ${Math.round(runningPeak)} MiB at most`,
+    );
+  }, 60_000);
+  const ended = { count: 0 };
   try {
-    results = await deployAll(bench.client, taskQueue, targets);
+    results = await deployAll(bench.client, taskQueue, targets, ended);
     wallMs = Date.now() - started;
     peakRssMiB = (await worker.memory()).peakMiB;
   } finally {
+    clearInterval(progress);
     clearInterval(sampler);
     await worker.stop();
   }
@@ -185,13 +198,42 @@ async function createService(ecs: ECSClient, name: string, stepMs: number): Prom
   );
 }
 
-/** Requests every deploy (as deployctl does) and waits for every result; results in the order of `targets`. */
-async function deployAll(client: Client, taskQueue: string, targets: DeployTarget[]): Promise<DeployResult[]> {
-  const results: Promise<DeployResult>[] = [];
+/** A deploy whose request or result failed at the client. */
+interface Failure {
+  status: 'request failed' | 'result failed';
+  workflowId?: undefined;
+  runId?: undefined;
+  observed?: undefined;
+}
+type Outcome = DeployResult | Failure;
+
+/**
+ * Requests every deploy (as deployctl does) and waits for every result; results in the order of `targets`. A request
+ * or a result that fails is accounted for as a result of its own status, so one failure does not hide the others.
+ */
+async function deployAll(
+  client: Client,
+  taskQueue: string,
+  targets: DeployTarget[],
+  ended: { count: number },
+): Promise<Outcome[]> {
+  const results: Promise<Outcome>[] = [];
+  const failed = (status: Failure['status'], err: unknown): Failure => {
+    console.error(`bench: ${status}: ${err instanceof Error ? err.message : String(err)}`);
+    return { status };
+  };
   await pool(targets, START_CONCURRENCY, async (t, i) => {
     const sha = (i.toString(16).padStart(8, '0') + 'b'.repeat(32)).slice(0, 40);
-    const deploy = await requestDeploy({ client, taskQueue, request: { kind: 'deploy', sha, target: t } });
-    results[i] = deploy.handle.result();
+    try {
+      const deploy = await requestDeploy({ client, taskQueue, request: { kind: 'deploy', sha, target: t } });
+      results[i] = deploy.handle.result().then(
+        (r): Outcome => r,
+        (err: unknown) => failed('result failed', err),
+      );
+    } catch (err) {
+      results[i] = Promise.resolve(failed('request failed', err));
+    }
+    void results[i]?.then(() => (ended.count += 1));
   });
   return await Promise.all(results);
 }
@@ -200,7 +242,7 @@ async function deployAll(client: Client, taskQueue: string, targets: DeployTarge
 async function countHistories(opts: {
   bench: BenchStack;
   ecs: ECSClient;
-  results: DeployResult[];
+  results: Outcome[];
   /** The target of each result, in the same order. */
   targets: DeployTarget[];
 }): Promise<{ detections: number[]; workflowTasks: number; events: number }> {
@@ -225,6 +267,7 @@ async function countHistories(opts: {
   await pool(results, 10, async (r, i) => {
     const t = opts.targets[i];
     if (!t) throw new Error(`no target for result ${i}`);
+    if (r.workflowId === undefined) return;
     const [deploy, queue] = await Promise.all([fetch(r.workflowId, r.runId), fetch(queueWorkflowId(t))]);
     workflowTasks += workflowTaskCount(deploy) + workflowTaskCount(queue);
     events += eventCount(deploy);
