@@ -10,6 +10,14 @@ describe('readWorkerConfig', () => {
     );
   });
 
+  it('keeps at most 100 workflows in memory unless DEPLOY_MAX_CACHED_WORKFLOWS says otherwise, and refuses a fraction', () => {
+    expect(readWorkerConfig(base, '/w').maxCachedWorkflows).toBe(100);
+    expect(readWorkerConfig({ ...base, DEPLOY_MAX_CACHED_WORKFLOWS: '400' }, '/w').maxCachedWorkflows).toBe(400);
+    expect(() => readWorkerConfig({ ...base, DEPLOY_MAX_CACHED_WORKFLOWS: '2.5' }, '/w')).toThrow(
+      /DEPLOY_MAX_CACHED_WORKFLOWS.*"2.5" is not a positive whole number/,
+    );
+  });
+
   it('allows plain HTTP to the registry named in DEPLOY_REGISTRY', () => {
     const config = readWorkerConfig(
       { ...base, DEPLOY_REGISTRY: '127.0.0.1:5055', DEPLOY_REGISTRY_INSECURE: 'true' },
