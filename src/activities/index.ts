@@ -9,6 +9,7 @@ import { watchActivities } from './ecs-watch.js';
 import { goActivities } from './go.js';
 import { identityActivities } from './identity.js';
 import { imageActivities } from './image.js';
+import { notifyActivities } from './notify.js';
 import { sourceActivities } from './source.js';
 
 export function createActivities(
@@ -24,5 +25,6 @@ export function createActivities(
     ...ecsActivities(config, clients),
     ...watchActivities(clients),
     ...identityActivities(approval),
+    ...notifyActivities({ ...(config.notify ? { notify: config.notify } : {}), uiUrl: config.uiUrl }),
   };
 }

@@ -141,3 +141,16 @@ export const identity = proxyActivities<Pick<DeployActivities, 'approvalPolicy' 
     nonRetryableErrorTypes,
   },
 });
+
+/**
+ * Telling the worker's webhook: a few quick tries, all within 20 s, on the light queue so a notification never waits
+ * behind builds. A receiver that is down costs a deploy at most that, at its end, and never changes its outcome.
+ */
+export function notifications() {
+  return proxyActivities<Pick<DeployActivities, 'notify'>>({
+    taskQueue: watchQueue(workflowInfo().taskQueue),
+    scheduleToCloseTimeout: '20 seconds',
+    startToCloseTimeout: '6 seconds',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '4 seconds', maximumAttempts: 3 },
+  });
+}

@@ -196,6 +196,24 @@ const WITH_POLICY: Record<string, Scenario> = {
   },
 };
 
+/** Deploys that tell the worker's webhook (the notify patch): waiting for approval, then how they ended. */
+const WITH_NOTIFY: Record<string, Scenario> = {
+  notified: {
+    activities: {
+      approvalPolicy: async () =>
+        policy({ source: 'service', requireApproval: true, identity: 'namespace', approvers: ['bob'] }),
+      notify: async ({ event }) => ({ delivered: true, detail: `the receiver took the ${event} event` }),
+    },
+    async run(env, tq) {
+      const h = await startDeploy(env, tq, input(), 'replay-notified');
+      await waitForProgress(h, statusIs('awaiting_approval'));
+      await h.signal(approveSignal, { by: 'bob', comment: 'replay fixture' });
+      await h.result();
+      return { notified: h };
+    },
+  },
+};
+
 /** The queue itself needs update-with-start, so it is recorded on a real dev server: two deploys and a rollback. */
 async function recordQueue(): Promise<void> {
   const server = await startDevServer();
@@ -255,7 +273,7 @@ async function main(names: string[]): Promise<void> {
   if (wanted('queue')) await recordQueue();
   const env = await timeSkippingEnv();
   try {
-    for (const [name, scenario] of Object.entries({ ...SCENARIOS, ...QUEUED, ...WITH_POLICY })) {
+    for (const [name, scenario] of Object.entries({ ...SCENARIOS, ...QUEUED, ...WITH_POLICY, ...WITH_NOTIFY })) {
       if (!wanted(name)) continue;
       const handles = await withWorker(env, fakeActivities(scenario.activities), (tq) => scenario.run(env, tq));
       for (const [file, handle] of Object.entries(handles)) await save(file, await handle.fetchHistory());

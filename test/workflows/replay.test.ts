@@ -6,6 +6,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { Worker } from '@temporalio/worker';
 import { workflowBundle } from '../support/temporal.js';
 import { APPROVAL_PATCH } from '../../src/workflows/approval.js';
+import { NOTIFY_PATCH } from '../../src/workflows/notify.js';
 import { OBSERVE_PATCH } from '../../src/workflows/settle.js';
 import { HISTORIES_DIR, historyFromObject } from './record-histories.js';
 
@@ -18,7 +19,9 @@ const WITH_QUEUE = ['already-live', 'queue', 'queued', 'rollback'];
  * approval by name in namespace mode. Everything before them replays on the rules it started with.
  */
 const WITH_POLICY = ['approved-by-name', 'approved-verified'];
-const EXPECTED = [...BEFORE_QUEUE, ...WITH_QUEUE, ...WITH_POLICY].sort();
+/** Recorded with notifications: an approval, then a success, each told to the webhook. Nothing before sends any. */
+const WITH_NOTIFY = ['notified'];
+const EXPECTED = [...BEFORE_QUEUE, ...WITH_QUEUE, ...WITH_POLICY, ...WITH_NOTIFY].sort();
 
 /** Every payload's data in a history, decoded: patch ids and results are base64 in the recorded JSON. */
 function decodedPayloads(history: unknown): string[] {
@@ -54,7 +57,9 @@ describe('replaying recorded deploy histories', () => {
     const markers = payloads.some((text) => text.includes(OBSERVE_PATCH));
     if (BEFORE_QUEUE.includes(name)) expect(markers).toBe(false);
     else if (name !== 'queue') expect(markers).toBe(true);
-    expect(payloads.some((text) => text.includes(APPROVAL_PATCH))).toBe(WITH_POLICY.includes(name));
+    const withPolicy = [...WITH_POLICY, ...WITH_NOTIFY].includes(name);
+    expect(payloads.some((text) => text.includes(APPROVAL_PATCH))).toBe(withPolicy);
+    expect(payloads.some((text) => text.includes(`"id":"${NOTIFY_PATCH}"`))).toBe(WITH_NOTIFY.includes(name));
     await expect(
       Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, `replay-${name}`),
     ).resolves.toBeUndefined();
