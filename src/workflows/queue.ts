@@ -59,6 +59,7 @@ interface Running {
   handle: ChildWorkflowHandle<typeof deploy>;
   /** For a rollback: the seq of the deploy it goes back to. */
   rollbackToSeq?: number;
+  requestedBy?: string;
   superseded: boolean;
 }
 
@@ -155,6 +156,7 @@ export async function serviceQueue(input: QueueInput): Promise<void> {
       superseded: false,
     };
     if (planned.rollbackToSeq !== undefined) entry.rollbackToSeq = planned.rollbackToSeq;
+    if (planned.input.requestedBy) entry.requestedBy = planned.input.requestedBy;
     const older = [...running.values()];
     running.set(entry.workflowId, entry);
     follow(entry);
@@ -219,6 +221,7 @@ export async function serviceQueue(input: QueueInput): Promise<void> {
         seq: r.seq,
         kind: r.kind,
         holdsLease: leaseHolder === r.workflowId,
+        ...(r.requestedBy ? { requestedBy: r.requestedBy } : {}),
       })),
       ledger: ledger.entries,
     }),
