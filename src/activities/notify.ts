@@ -29,15 +29,8 @@ export function notifyActivities(opts: NotifyOptions) {
       const config = opts.notify;
       if (!config) return { delivered: false, detail: 'no webhook is configured (DEPLOY_WEBHOOK_URL)' };
       const info = activityInfo();
-      const event = webhookEvent(
-        input,
-        {
-          namespace: info.workflowNamespace ?? info.namespace,
-          workflowId: info.workflowExecution?.workflowId ?? '',
-          runId: info.workflowExecution?.runId ?? '',
-        },
-        opts.uiUrl,
-      );
+      const run = { namespace: info.workflowNamespace ?? info.namespace, ...input.run };
+      const event = webhookEvent(input, run, opts.uiUrl);
       const outcome = (ok: boolean) => ({ event: input.event, outcome: ok ? 'delivered' : 'failed' });
       const deliveries = metricMeter.createCounter(
         'deploy_notifications_total',

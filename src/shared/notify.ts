@@ -14,6 +14,8 @@ export interface NotifyInput {
   event: NotifyEvent;
   /** Counts this run's events from 1, so each has its own id and receivers can drop a retried delivery. */
   seq: number;
+  /** The deploy's run: the notice goes out from a run of its own (src/workflows/notify.ts), which links to this one. */
+  run: { workflowId: string; runId: string };
   /** When the transition happened (workflow time). */
   at: string;
   kind: 'deploy' | 'rollback';

@@ -143,14 +143,14 @@ export const identity = proxyActivities<Pick<DeployActivities, 'approvalPolicy' 
 });
 
 /**
- * Telling the worker's webhook: a few quick tries, all within 20 s, on the light queue so a notification never waits
- * behind builds. A receiver that is down costs a deploy at most that, at its end, and never changes its outcome.
+ * Telling the worker's webhook, from a notice's own run (src/workflows/notify.ts), which no deploy waits for: so a
+ * receiver that is down can have a few tries over half a minute. On the light queue, never behind builds.
  */
 export function notifications() {
   return proxyActivities<Pick<DeployActivities, 'notify'>>({
     taskQueue: watchQueue(workflowInfo().taskQueue),
-    scheduleToCloseTimeout: '20 seconds',
-    startToCloseTimeout: '6 seconds',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '4 seconds', maximumAttempts: 3 },
+    scheduleToCloseTimeout: '3 minutes',
+    startToCloseTimeout: '10 seconds',
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
   });
 }

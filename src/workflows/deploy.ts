@@ -148,7 +148,7 @@ export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
     await condition(allHandlersFinished);
     await notifySuccessors(controls);
     await notifyQueue(state, result);
-    // Last, so the deploy's successors and its queue never wait for a webhook.
+    // Only the server's acceptance of the notices, never their delivery: a dead webhook cannot hold the result.
     await notifier.settled();
     return result;
   });

@@ -1,10 +1,20 @@
 /**
- * Tells the worker's webhook when a deploy waits for a person and how it ended. Deliveries run beside the deploy,
- * never in its way: nothing waits for one until the deploy has decided its ending, and a failed one is only logged.
+ * Tells the worker's webhook when a deploy waits for a person and how it ended. Each notice is a short run of its own
+ * (notifyWebhook), started as an abandoned child: the deploy waits only for the server to accept it, never for the
+ * webhook, so a receiver that is down or slow neither delays a deploy's result nor changes it, and the final notice
+ * still goes out after the deploy has returned. A failed notice is a failed notifyWebhook run, visible in the UI.
  * Runs from before this existed (no NOTIFY_PATCH marker in their history) send nothing, so their histories replay.
  */
-import { CancellationScope, log, patched } from '@temporalio/workflow';
-import type { NotifyEvent, NotifyInput } from '../shared/notify.js';
+import {
+  CancellationScope,
+  ChildWorkflowCancellationType,
+  ParentClosePolicy,
+  log,
+  patched,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { NotifyEvent, NotifyInput, NotifyResult } from '../shared/notify.js';
 import type { ApprovalView, DeployResult, DeployStatus } from '../shared/types.js';
 import { notifications } from './activities.js';
 import { causeMessage } from './common.js';
@@ -24,7 +34,8 @@ const EVENTS: ReadonlySet<DeployStatus> = new Set<DeployStatus>([
 
 export class Notifier {
   private seq = 0;
-  private readonly pending: Promise<void>[] = [];
+  /** Notices whose start the server has not yet confirmed. */
+  private readonly starting: Promise<void>[] = [];
 
   /** Follows the deploy's status from now on. */
   constructor(private readonly state: DeployState) {
@@ -32,11 +43,11 @@ export class Notifier {
   }
 
   /**
-   * Waits for deliveries still under way. The deploy calls this last: a run that has ended takes its unfinished
-   * activities with it, so the final event would never arrive. Each delivery is bounded by its retry policy.
+   * Waits until the server has accepted every notice (one round trip, not a delivery). The deploy calls this last:
+   * a child whose start was never confirmed may not outlive its parent.
    */
   async settled(): Promise<void> {
-    await Promise.all(this.pending);
+    await Promise.all(this.starting);
   }
 
   /** Undoing the deploy failed: the run is about to fail with `err`, and no result will say so. */
@@ -53,17 +64,27 @@ export class Notifier {
     if (!patched(NOTIFY_PATCH)) return;
     const input = this.event(event);
     if (result) input.result = result;
+    const { workflowId, runId } = workflowInfo();
     // Its own scope: cancelling the deploy must not cancel the news that it was cancelled.
-    const summary = `tell the webhook: ${event.replace('_', ' ')}`;
-    const delivery = CancellationScope.nonCancellable(() =>
-      notifications().notify.executeWithOptions({ summary }, [input]),
+    const start = CancellationScope.nonCancellable(() =>
+      startChild(notifyWebhook, {
+        workflowId: `${workflowId}.notify.${runId.slice(0, 8)}.${input.seq}`,
+        args: [input],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        cancellationType: ChildWorkflowCancellationType.ABANDON,
+        staticSummary: `Tell the webhook: ${event.replace('_', ' ')}`,
+      }),
     ).then(
-      (r) => {
-        if (!r.delivered) log.debug(`${input.event} event not sent: ${r.detail}`);
+      (child) => {
+        // Heard only while the deploy still runs; nothing waits for it.
+        void child.result().then(
+          (r) => log.debug(`${event} event: ${r.detail}`),
+          (err: unknown) => log.warn(`the ${event} event did not reach the webhook: ${causeMessage(err)}`),
+        );
       },
-      (err: unknown) => log.warn(`the ${input.event} event did not reach the webhook: ${causeMessage(err)}`),
+      (err: unknown) => log.warn(`failed to start the ${event} notice: ${causeMessage(err)}`),
     );
-    this.pending.push(delivery);
+    this.starting.push(start);
   }
 
   private event(event: NotifyEvent): NotifyInput {
@@ -72,6 +93,7 @@ export class Notifier {
     const out: NotifyInput = {
       event,
       seq: ++this.seq,
+      run: { workflowId: workflowInfo().workflowId, runId: workflowInfo().runId },
       at: new Date().toISOString(),
       kind: input.rollbackTo ? 'rollback' : 'deploy',
       sha: input.sha,
@@ -106,4 +128,9 @@ function resultFacts(r: DeployResult): NonNullable<NotifyInput['result']> {
   if (r.endedBy) out.endedBy = r.endedBy;
   if (r.error) out.error = r.error;
   return out;
+}
+
+/** One notice, delivered by the notify activity with its retries; fails when every try failed. */
+export async function notifyWebhook(input: NotifyInput): Promise<NotifyResult> {
+  return await notifications().notify.executeWithOptions({ summary: `POST the ${input.event} event` }, [input]);
 }

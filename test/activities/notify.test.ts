@@ -15,6 +15,7 @@ const UI = 'https://cloud.temporal.io/';
 const base: NotifyInput = {
   event: 'succeeded',
   seq: 2,
+  run: { workflowId: RUN.workflowId, runId: RUN.runId },
   at: '2026-11-26T10:00:00.000Z',
   kind: 'deploy',
   sha: '0123456789abcdef0123456789abcdef01234567',

@@ -9,8 +9,8 @@ export interface Received {
   event: WebhookEvent;
 }
 
-/** A status, or a whole answer. */
-export type Answer = number | { status: number; body?: string; headers?: Record<string, string> };
+/** A status, a whole answer, or `hang`: take the request and never answer (a receiver that is stuck). */
+export type Answer = number | 'hang' | { status: number; body?: string; headers?: Record<string, string> };
 
 export interface Receiver {
   /** The URL to configure, with a path that stands for the secret part of a Slack webhook's URL. */
@@ -36,6 +36,7 @@ export async function startReceiver(): Promise<Receiver> {
       const body = Buffer.concat(chunks).toString('utf8');
       received.push({ headers: req.headers, body, event: JSON.parse(body) as WebhookEvent });
       const next = answers.shift() ?? 200;
+      if (next === 'hang') return;
       const answer = typeof next === 'number' ? { status: next, body: next === 200 ? 'ok' : 'no_service' } : next;
       res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers }).end(answer.body ?? '');
     });

@@ -67,7 +67,8 @@ describe('replaying recorded deploy histories', () => {
 
   test('all histories replay in one worker, as CI runs them', async () => {
     const histories = await Promise.all(
-      EXPECTED.map(async (name) => ({ workflowId: name, history: await load(name) })),
+      // The id each was recorded under: a deploy's notices are named after its workflow id.
+      EXPECTED.map(async (name) => ({ workflowId: `replay-${name}`, history: await load(name) })),
     );
     const failures: string[] = [];
     for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
