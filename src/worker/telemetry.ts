@@ -20,6 +20,10 @@ export interface Telemetry {
 
 export function installTelemetry(config: TelemetryConfig): Telemetry {
   const logger = jsonLogger(config.logLevel);
+  // Node prints process warnings (the AWS SDK's notice about Node versions among them) as plain text, which breaks a
+  // JSON log: its own printer is a listener like any other, so it is replaced by the logger.
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => logger.warn(`worker: ${warning.name}: ${warning.message}`));
   let runtime: Runtime;
   try {
     runtime = Runtime.install({

@@ -153,7 +153,7 @@ describe('operating the worker (dist/worker.js)', () => {
     }, 'the deploy metrics');
 
     expect(samples(text, 'deploy_outcomes_total')).toMatchObject([
-      { labels: { status: 'succeeded', kind: 'rollback', service: 'ops/api', workflow_type: 'deploy' }, value: 1 },
+      { labels: { status: 'succeeded', kind: 'rollback', service: 'ops/api' }, value: 1 },
     ]);
     const validate = samples(text, 'deploy_stage_duration_seconds_count').filter((s) => s.labels.stage === 'validate');
     expect(validate).toMatchObject([{ labels: { status: 'succeeded' }, value: 1 }]);
@@ -188,7 +188,13 @@ describe('operating the worker (dist/worker.js)', () => {
     const lines = text
       .trim()
       .split('\n')
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+      .map((line) => {
+        try {
+          return JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          throw new Error(`not a JSON line: ${line}`);
+        }
+      });
     for (const line of lines) {
       expect(typeof line.time).toBe('string');
       expect(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).toContain(line.level);
@@ -200,7 +206,13 @@ describe('operating the worker (dist/worker.js)', () => {
       ),
     );
     const delivered = lines.find((l) => String(l.message).startsWith('delivered the succeeded event'));
-    expect(delivered).toMatchObject({ activityType: 'notify', workflowId: `operate-${process.pid}`, level: 'INFO' });
+    // Delivered by the deploy's notice, a run of its own named after the deploy.
+    expect(delivered).toMatchObject({
+      activityType: 'notify',
+      workflowType: 'notifyWebhook',
+      workflowId: expect.stringMatching(new RegExp(`^operate-${process.pid}\\.notify\\.`)) as string,
+      level: 'INFO',
+    });
     expect(delivered).not.toHaveProperty('taskToken');
     expect(lines[lines.length - 1]).toMatchObject({ level: 'INFO', message: 'worker: stopped' });
     // The webhook's secrets stay out of the log.
