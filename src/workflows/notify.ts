@@ -57,7 +57,11 @@ export class Notifier {
   }
 
   private send(status: DeployStatus): void {
-    if (EVENTS.has(status)) this.deliver(status as NotifyEvent);
+    if (!EVENTS.has(status)) return;
+    // The approval stage sets the status as it starts, before the code that opens it says where it waits (a hook):
+    // read the approval once that code has run, still in the same activation.
+    if (status === 'awaiting_approval') void Promise.resolve().then(() => this.deliver('awaiting_approval'));
+    else this.deliver(status as NotifyEvent);
   }
 
   private deliver(event: NotifyEvent, result?: NotifyInput['result']): void {
