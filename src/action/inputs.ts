@@ -2,7 +2,7 @@
  * The Action's inputs (action.yml), read and validated once into what a deploy needs. Each error names the input
  * to fix. The Temporal certificate and key arrive as PEM text (repository secrets), not as paths.
  */
-import { readConnectionSettings, type ConnectionSettings } from '../shared/connection.js';
+import { readConnectionSettings, type ConnectionSettings } from '../client/connection.js';
 import type { DeployOptions, DeployTarget } from '../shared/types.js';
 import { ValidationError, validateOptions, validateSha } from '../shared/validate.js';
 import { parseDuration } from '../shared/duration.js';

@@ -3,7 +3,7 @@
  * activity result, or it would be written into workflow history).
  */
 import { DescribeRepositoriesCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
-import type { WorkerConfig } from '../shared/config.js';
+import type { WorkerConfig } from '../worker/config.js';
 import { LABEL_BINARY_SHA256 } from '../shared/names.js';
 import type { VerifyImageInput, VerifyImageResult } from '../shared/types.js';
 import { validateRegion, validateSha } from '../shared/validate.js';

@@ -12,7 +12,7 @@ import {
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
 import { log } from '@temporalio/activity';
-import type { WorkerConfig } from '../shared/config.js';
+import type { WorkerConfig } from '../worker/config.js';
 import { errorMessage } from '../shared/errors.js';
 import { TAG_DEPLOY_ID, TAG_SHA, TAG_TEMPLATE } from '../shared/names.js';
 import type { DeregisterInput, RegisterInput, RegisterResult, RestoreRevisionInput } from '../shared/types.js';

@@ -11,7 +11,7 @@ import {
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
 import { log } from '@temporalio/activity';
-import type { WorkerConfig } from '../shared/config.js';
+import type { WorkerConfig } from '../worker/config.js';
 import { errorMessage } from '../shared/errors.js';
 import type {
   CheckRolloutInput,

@@ -2,7 +2,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { WorkerConfig } from '../shared/config.js';
+import type { WorkerConfig } from '../worker/config.js';
 import { ErrorType } from '../shared/errors.js';
 import type { BuildInput, BuildResult, TestInput, TestResult } from '../shared/types.js';
 import { carried, describeFailure, withHeartbeat, type CommandOutput } from './command.js';

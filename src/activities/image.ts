@@ -9,7 +9,7 @@ import { ApplicationFailure, log } from '@temporalio/activity';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { ImageBuilder, WorkerConfig } from '../shared/config.js';
+import type { ImageBuilder, WorkerConfig } from '../worker/config.js';
 import { ErrorType } from '../shared/errors.js';
 import type { DiscardImageInput, DiscardImageResult, PackageInput, PackageResult } from '../shared/types.js';
 import { ValidationError, validateSha } from '../shared/validate.js';

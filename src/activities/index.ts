@@ -2,7 +2,7 @@
 import type { DeployActivities } from '../shared/activities.js';
 import { parseApprovalConfig, type ApprovalConfig } from '../shared/approval-config.js';
 import type { RenderActivities } from '../shared/render.js';
-import type { WorkerConfig } from '../shared/config.js';
+import type { WorkerConfig } from '../worker/config.js';
 import { awsClients, type AwsClients } from './clients.js';
 import { ecrActivities } from './ecr.js';
 import { ecsActivities } from './ecs.js';

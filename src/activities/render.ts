@@ -5,7 +5,7 @@
  */
 import { DescribeTaskDefinitionCommand, type TaskDefinition } from '@aws-sdk/client-ecs';
 import { rm } from 'node:fs/promises';
-import type { WorkerConfig } from '../shared/config.js';
+import type { WorkerConfig } from '../worker/config.js';
 import { pinnedImageRef } from '../shared/names.js';
 import type { RenderResult, RenderTemplateInput } from '../shared/render.js';
 import { ValidationError, validateSha, validateTarget } from '../shared/validate.js';

@@ -13,7 +13,7 @@ import { execa } from 'execa';
 import { randomUUID } from 'node:crypto';
 import { chmod, chown, mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { SandboxConfig, WorkerConfig } from '../shared/config.js';
+import type { SandboxConfig, WorkerConfig } from '../worker/config.js';
 import { errorMessage } from '../shared/errors.js';
 import { runCommand, tail, workerPath, type CommandInput, type CommandOutput } from './command.js';
 import { prepare, root_, untraversable, type Ids, type Prepared } from './sandbox-host.js';

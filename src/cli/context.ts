@@ -2,7 +2,7 @@
 import type { Client } from '@temporalio/client';
 import { Option, type Command } from 'commander';
 import { openClient } from '../client/connect.js';
-import { readConnectionSettings, type ConnectionSettings } from '../shared/connection.js';
+import { readConnectionSettings, type ConnectionSettings } from '../client/connection.js';
 import { secretValues } from '../shared/output.js';
 import { targetSources, TARGET_ENV, type TargetField, type TargetFlags, type TargetSources } from './env.js';
 import { DEFAULT_UI_URL, type UiSettings } from './output.js';

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sourceActivities, sourceCheckouts } from '../../src/activities/source.js';
-import { WORKER_DEFAULTS, type WorkerConfig } from '../../src/shared/config.js';
+import { WORKER_DEFAULTS, type WorkerConfig } from '../../src/worker/config.js';
 import { ErrorType } from '../../src/shared/errors.js';
 import { failureOf, runActivity } from '../support/activity.js';
 import { startGitHttpServer, type GitHttpServer } from '../support/git-http.js';
