@@ -7,6 +7,7 @@ import { Worker } from '@temporalio/worker';
 import { workflowBundle } from '../support/temporal.js';
 import { APPROVAL_PATCH } from '../../src/workflows/approval.js';
 import { OBSERVE_PATCH } from '../../src/workflows/settle.js';
+import { WATCH_PATCH } from '../../src/workflows/wait-stable.js';
 import { HISTORIES_DIR, historyFromObject } from './record-histories.js';
 
 /** Recorded before the service queue and the last reading of ECS: runs started by older code must still replay. */
@@ -18,7 +19,12 @@ const WITH_QUEUE = ['already-live', 'queue', 'queued', 'rollback'];
  * approval by name in namespace mode. Everything before them replays on the rules it started with.
  */
 const WITH_POLICY = ['approved-by-name', 'approved-verified'];
-const EXPECTED = [...BEFORE_QUEUE, ...WITH_QUEUE, ...WITH_POLICY].sort();
+/**
+ * Recorded with the watch that follows ECS's service deployment: a rolling deploy, and a blue/green one at a PAUSE
+ * hook approved, rejected, or expired so that ECS rolled back by itself. Everything before replays on checkRollout.
+ */
+const WITH_WATCH = ['ecs-rolled-back', 'hook-approved', 'hook-rejected', 'watched'];
+const EXPECTED = [...BEFORE_QUEUE, ...WITH_QUEUE, ...WITH_POLICY, ...WITH_WATCH].sort();
 
 /** Every payload's data in a history, decoded: patch ids and results are base64 in the recorded JSON. */
 function decodedPayloads(history: unknown): string[] {
@@ -54,7 +60,9 @@ describe('replaying recorded deploy histories', () => {
     const markers = payloads.some((text) => text.includes(OBSERVE_PATCH));
     if (BEFORE_QUEUE.includes(name)) expect(markers).toBe(false);
     else if (name !== 'queue') expect(markers).toBe(true);
-    expect(payloads.some((text) => text.includes(APPROVAL_PATCH))).toBe(WITH_POLICY.includes(name));
+    const withPolicy = WITH_POLICY.includes(name) || WITH_WATCH.includes(name);
+    expect(payloads.some((text) => text.includes(APPROVAL_PATCH))).toBe(withPolicy);
+    expect(payloads.some((text) => text.includes(WATCH_PATCH))).toBe(WITH_WATCH.includes(name));
     await expect(
       Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, `replay-${name}`),
     ).resolves.toBeUndefined();
