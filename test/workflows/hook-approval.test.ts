@@ -4,8 +4,7 @@
  * settling); a hook that expires unanswered leaves the decision to ECS. The verifier is the fake one (fakes.ts).
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { DeployActivities } from '../../src/shared/activities.js';
-import type { DeployInput, RolloutSnapshot } from '../../src/shared/types.js';
+import type { DeployInput } from '../../src/shared/types.js';
 import { approveSignal, rejectSignal } from '../../src/workflows/messages.js';
 import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
 import { fakeActivities, fakeToken, input } from './fakes.js';
