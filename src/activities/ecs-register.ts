@@ -127,7 +127,8 @@ export function taskDefinitionActivities(config: WorkerConfig, clients: AwsClien
         const base = input.taskDefinitionPath
           ? await loadTemplate(await checkouts.ensure(input), input.taskDefinitionPath)
           : toTemplate(current);
-        template = withImage(base, input.containerName, input.imageRef);
+        const names = new Set([input.containerName, ...(input.containerNames ?? [])]);
+        template = [...names].reduce((t, name) => withImage(t, name, input.imageRef), base);
         validateFargateSize(template);
       } catch (err) {
         if (err instanceof ValidationError) throw invalidInput(action, err);

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import { readConnectionSettings } from '../shared/connection.js';
 import { errorMessage } from '../shared/errors.js';
-import { ValidationError, validatePerson, validateSha } from '../shared/validate.js';
+import { ValidationError, validateDigest, validatePerson, validateSha } from '../shared/validate.js';
 import type { DeployOptions } from '../shared/types.js';
 import { openClient } from '../client/connect.js';
 import { approveDeploy, cancelDeploy, deployStatus, listDeploys, requestDeploy } from '../client/deploys.js';
@@ -15,7 +15,7 @@ import { writeGithubFiles } from './github.js';
 import { printResult, uiLink } from './output.js';
 
 const USAGE = `usage:
-  deployctl deploy --sha <40-hex sha> [--wait] [--json] [--github-summary] [--require-approval] [--approval-timeout 1h] [--stable-timeout 15m]
+  deployctl deploy --sha <40-hex sha> [--image-digest sha256:<64 hex>] [--wait] [--json] [--github-summary] [--require-approval] [--approval-timeout 1h] [--stable-timeout 15m]
   deployctl rollback [--to <40-hex sha>] [--wait] [--json] [--require-approval] [--approval-timeout 1h] [--stable-timeout 15m]
   deployctl status <workflowId> [--json]
   deployctl approve <workflowId> [--token-file <path> | --token <jwt>] [--comment <text>]
@@ -25,7 +25,7 @@ const USAGE = `usage:
   deployctl list [--service] [--running] [--json]
   deployctl token --as <name> [--audience <aud>] [--ttl 5m]   (the local stack's issuer only)
 requester: DEPLOY_REQUESTER_TOKEN, or in GitHub Actions the job's ID token for DEPLOY_OIDC_AUDIENCE
-target: AWS_REGION ECR_REPOSITORY ECS_CLUSTER ECS_SERVICE [ECS_TASK_DEFINITION] CONTAINER_NAME
+target: AWS_REGION ECR_REPOSITORY ECS_CLUSTER ECS_SERVICE [ECS_TASK_DEFINITION] CONTAINER_NAME [DEPLOY_RECIPE]
 temporal: TEMPORAL_ADDRESS TEMPORAL_NAMESPACE TEMPORAL_TASK_QUEUE [TEMPORAL_API_KEY | TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH]`;
 
 class UsageError extends Error {}
@@ -37,6 +37,7 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       sha: { type: 'string' },
+      'image-digest': { type: 'string' },
       to: { type: 'string' },
       wait: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -64,6 +65,9 @@ async function main(argv: string[]): Promise<number> {
     case 'rollback': {
       const sha = command === 'deploy' ? validateSha(values.sha, '--sha') : undefined;
       const toSha = command === 'rollback' && values.to !== undefined ? validateSha(values.to, '--to') : undefined;
+      const given = values['image-digest'];
+      if (given !== undefined && command !== 'deploy') throw new UsageError('--image-digest is for deploy only');
+      const imageDigest = given === undefined ? undefined : validateDigest(given, '--image-digest');
       const target = readTarget(process.env);
       const flags: DeployOptions = {};
       if (values['require-approval'] !== undefined) flags.requireApproval = values['require-approval'];
@@ -81,13 +85,15 @@ async function main(argv: string[]): Promise<number> {
         client,
         taskQueue: settings.taskQueue,
         request: sha
-          ? { kind: 'deploy', sha, target, options, ...who }
+          ? { kind: 'deploy', sha, ...(imageDigest ? { imageDigest } : {}), target, options, ...who }
           : { kind: 'rollback', ...(toSha ? { toSha } : {}), target, options, ...who },
       });
       const { workflowId } = started.handle;
       const runId = started.runId;
       const where = `${target.cluster}/${target.service}`;
-      const what = sha ? `deploy ${sha.slice(0, 7)}` : `rollback${toSha ? ` to ${toSha.slice(0, 7)}` : ''}`;
+      const what = sha
+        ? `deploy ${sha.slice(0, 7)}${imageDigest ? ` as image ${imageDigest.slice(0, 19)}` : ''}`
+        : `rollback${toSha ? ` to ${toSha.slice(0, 7)}` : ''}`;
       err(`${where} ${what}: ${started.mode === 'started' ? 'started' : 'already running, attached to'} ${workflowId}`);
       if (started.superseding.length) err(`${where} superseding ${started.superseding.join(', ')}`);
       err(`${where} watch: ${uiLink(settings, workflowId, runId)}`);

@@ -13,6 +13,7 @@ const ENV_OF_FIELD: Record<string, string> = {
   'target.repository': 'ECR_REPOSITORY',
   'target.containerName': 'CONTAINER_NAME',
   'target.taskDefinitionPath': 'ECS_TASK_DEFINITION',
+  'target.recipePath': 'DEPLOY_RECIPE',
 };
 
 export function readTarget(env: Record<string, string | undefined>): DeployTarget {
@@ -24,6 +25,7 @@ export function readTarget(env: Record<string, string | undefined>): DeployTarge
       repository: env.ECR_REPOSITORY,
       containerName: env.CONTAINER_NAME,
       taskDefinitionPath: env.ECS_TASK_DEFINITION,
+      recipePath: env.DEPLOY_RECIPE,
     });
   } catch (err) {
     if (err instanceof ValidationError && ENV_OF_FIELD[err.field]) {

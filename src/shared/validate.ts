@@ -2,7 +2,16 @@
  * Input validation shared by the CLI (at the edge) and the workflow (again, before anything runs).
  * Pure: no Node builtins, so the workflow sandbox can import it.
  */
-import type { DeployInput, DeployOptions, DeployTarget, QueueTicket, ReuseHint, RollbackSource } from './types.js';
+import type {
+  DeployInput,
+  DeployOptions,
+  DeployTarget,
+  Platform,
+  QueueTicket,
+  RecipeSummary,
+  ReuseHint,
+  RollbackSource,
+} from './types.js';
 
 /** AWS regions the tool accepts. A region outside this list is refused before any AWS call. */
 export const AWS_REGIONS: readonly string[] = [
@@ -103,6 +112,24 @@ export function validateWorkflowId(value: unknown, field: string): string {
   return match(value, WORKFLOW_ID_RE, field, 'workflow id');
 }
 
+export function validateContainerName(value: unknown, field: string): string {
+  return match(value, CONTAINER_RE, field, 'container name');
+}
+
+/** The platforms a recipe can build for: the worker cross-compiles, and the image declares the platform. */
+export const PLATFORMS: readonly Platform[] = ['linux/amd64', 'linux/arm64'];
+
+export function validatePlatform(value: unknown, field: string): Platform {
+  const found = PLATFORMS.find((p) => p === value);
+  if (!found) throw new ValidationError(field, `${show(value)} is not one of ${PLATFORMS.join(', ')}`);
+  return found;
+}
+
+/** An image digest as registries name it: `sha256:` and 64 lowercase hex digits. */
+export function validateDigest(value: unknown, field: string): string {
+  return match(value, DIGEST_RE, field, 'image digest (sha256: and 64 lowercase hex digits)');
+}
+
 export function validatePerson(value: unknown, field: string): string {
   return match(value, PERSON_RE, field, 'name (letters, digits, spaces and . _ @ + -, at most 100)');
 }
@@ -126,10 +153,13 @@ export function validateTarget(target: unknown, prefix = 'target.'): DeployTarge
     cluster: match(t.cluster, ECS_NAME_RE, `${prefix}cluster`, 'ECS cluster name'),
     service: match(t.service, ECS_NAME_RE, `${prefix}service`, 'ECS service name'),
     repository: match(t.repository, ECR_REPO_RE, `${prefix}repository`, 'ECR repository name'),
-    containerName: match(t.containerName, CONTAINER_RE, `${prefix}containerName`, 'container name'),
+    containerName: validateContainerName(t.containerName, `${prefix}containerName`),
   };
   if (t.taskDefinitionPath !== undefined && t.taskDefinitionPath !== '') {
     out.taskDefinitionPath = validateRelativePath(t.taskDefinitionPath, `${prefix}taskDefinitionPath`);
+  }
+  if (t.recipePath !== undefined && t.recipePath !== '') {
+    out.recipePath = validateRelativePath(t.recipePath, `${prefix}recipePath`);
   }
   return out;
 }
@@ -218,6 +248,12 @@ export function validateDeployInput(input: unknown): DeployInput {
   if (i.queue !== undefined) out.queue = validateTicket(i.queue);
   if (i.reuse !== undefined) out.reuse = validateReuse(i.reuse);
   if (i.rollbackTo !== undefined) out.rollbackTo = validateRollbackSource(i.rollbackTo);
+  if (i.imageDigest !== undefined) {
+    out.imageDigest = validateDigest(i.imageDigest, 'imageDigest');
+    if (out.rollbackTo || out.reuse) {
+      throw new ValidationError('imageDigest', 'an image-mode deploy neither rolls back nor reuses a build; drop one');
+    }
+  }
   return out;
 }
 
@@ -260,6 +296,20 @@ export function validateReuse(value: unknown): ReuseHint {
       'reuse.taskDefinitionArn',
       'task-definition ARN',
     );
+  }
+  if (r.recipe !== undefined) out.recipe = validateRecipeSummary(r.recipe, 'reuse.recipe');
+  return out;
+}
+
+export function validateRecipeSummary(value: unknown, field: string): RecipeSummary {
+  const r = record(value, field);
+  const out: RecipeSummary = {
+    path: validateRelativePath(r.path, `${field}.path`),
+    platform: validatePlatform(r.platform, `${field}.platform`),
+  };
+  if (r.containers !== undefined) {
+    if (!Array.isArray(r.containers)) throw new ValidationError(`${field}.containers`, 'expected a list of names');
+    out.containers = r.containers.map((c, i) => validateContainerName(c, `${field}.containers[${i}]`));
   }
   return out;
 }
