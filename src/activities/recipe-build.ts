@@ -7,7 +7,7 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import { createHash, randomUUID } from 'node:crypto';
 import { rename, rm } from 'node:fs/promises';
-import { basename, join, posix } from 'node:path';
+import { basename, join, posix, resolve } from 'node:path';
 import type { WorkerConfig } from '../shared/config.js';
 import { ErrorType } from '../shared/errors.js';
 import type { BuildRecipe, BuildResult } from '../shared/types.js';
@@ -47,12 +47,32 @@ function goarchOf(recipe: BuildRecipe): 'amd64' | 'arm64' {
 
 export function recipeBuilder(config: WorkerConfig, box: Sandbox = sandbox(config)) {
   /**
-   * A Go module in the working directory gets its modules fetched first, by the toolchain alone (it runs no
-   * repository code, so it may fill the shared module cache); the recipe's commands then run with GOPROXY=off.
+   * A Go module in the working directory is prepared by the toolchain alone, which runs no repository code and so may
+   * write the shared caches: its modules are fetched (the recipe's commands then run with GOPROXY=off), and the
+   * standard library is compiled for the step's architecture and flags once for every deploy, instead of in each
+   * step's throwaway overlay.
    */
-  async function downloadModules(workspace: string, recipe: BuildRecipe): Promise<void> {
+  async function prepareGo(
+    workspace: string,
+    recipe: BuildRecipe,
+    std: { goarch: 'amd64' | 'arm64' | 'native'; command: string[] },
+  ): Promise<void> {
     const goMod = recipe.workdir === '.' ? 'go.mod' : `${recipe.workdir}/go.mod`;
     if (!(await checkRepoFile(workspace, goMod, { field: 'recipe.workdir' }).catch(() => false))) return;
+    await downloadModules(workspace, recipe);
+    if (std.command[0] !== 'go') return;
+    // An empty folder of the worker's, not the checkout: nothing of the repository (go.mod, go.work) is read.
+    const { output } = await box.go({
+      workspace: resolve(config.workDir, 'sandbox'),
+      dir: '',
+      args: () => ['build', ...(std.command.includes('-trimpath') ? ['-trimpath'] : []), 'std'],
+      goarch: std.goarch,
+      writeCache: true,
+    });
+    if (output.exitCode !== 0) log.warn('could not compile the standard library ahead', { detail: output.stderr });
+  }
+
+  async function downloadModules(workspace: string, recipe: BuildRecipe): Promise<void> {
     const { output } = await box.go({
       workspace,
       dir: recipe.workdir,
@@ -129,7 +149,7 @@ export function recipeBuilder(config: WorkerConfig, box: Sandbox = sandbox(confi
   }
 
   async function buildOnce(workspace: string, recipe: BuildRecipe): Promise<BuildResult> {
-    await downloadModules(workspace, recipe);
+    await prepareGo(workspace, recipe, { goarch: goarchOf(recipe), command: recipe.build });
     const [program = '', ...rest] = recipe.build;
     const { output, collected } = await box.go(
       {
@@ -179,7 +199,7 @@ export function recipeBuilder(config: WorkerConfig, box: Sandbox = sandbox(confi
       artifactsSha: string | undefined,
     ): Promise<{ passed: number; packages: number }> {
       if (artifactsSha !== undefined) await builder.requireArtifacts(workspace, recipe, artifactsSha, 'test');
-      await downloadModules(workspace, recipe);
+      await prepareGo(workspace, recipe, { goarch: 'native', command: recipe.test });
       const [program = '', ...rest] = recipe.test;
       const { output } = await box.go({
         workspace,
