@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
 JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js --forceExit
 
-.PHONY: help install install-cluster build lint test test-unit test-e2e test-cluster stack stack-down stack-cluster stack-cluster-down demo bench soak clean
+.PHONY: help install install-cluster build action lint test test-unit test-e2e test-cluster stack stack-down stack-cluster stack-cluster-down demo bench soak clean
 
 help:
 	@echo "make demo                install, start the local stack, deploy app/ at HEAD, print stages, result and UI link"
@@ -15,6 +15,7 @@ help:
 	@echo "make stack-cluster       the same stack on a Temporal server built from source, on PostgreSQL, two workers"
 	@echo "make stack-cluster-down  stop everything make stack-cluster started"
 	@echo "make test-cluster        deploy, list and supersede on that cluster (slow; builds the server once)"
+	@echo "make action              rebuild the GitHub Action's bundle (action/dist/); commit it"
 	@echo "make bench               benchmarks (docs/benchmarks.md)"
 	@echo "make soak                50 deploys back to back with faults sprinkled in (docs/reliability.md)"
 
@@ -29,6 +30,10 @@ build: install
 	@npm run --silent build
 	@chmod +x dist/cli/main.js
 
+# The GitHub Action's bundle (action/dist/), committed so callers need no install step; make lint checks it.
+action: install
+	@npm run --silent build:action
+
 lint: install
 	npm run --silent typecheck
 	npm run --silent lint
@@ -36,9 +41,11 @@ lint: install
 	cd app && test -z "$$(gofmt -l .)" && go vet ./...
 	test -z "$$(gofmt -l test/fixtures)"
 	.tools/bin/actionlint
+	.tools/bin/actionlint docs/examples/deploy.yml
+	node --import tsx scripts/bundle-action.ts --check
 
 # Suites that start a whole local stack run one at a time; the rest run in parallel.
-STACK_SUITES := test/e2e/ test/faults/ test/github/run-steps test/worker/
+STACK_SUITES := test/e2e/ test/faults/ test/action/main test/worker/
 # Suites on the cluster stack run only under make test-cluster.
 CLUSTER_SUITES := test/cluster/
 

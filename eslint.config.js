@@ -6,7 +6,18 @@ const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}
 
 export default tseslint.config(
   {
-    ignores: ['dist/', 'dist-check/', 'node_modules/', '.tools/', '.work/', '.stack/', '.cache/', 'coverage/', 'app/'],
+    ignores: [
+      'dist/',
+      'dist-check/',
+      'action/dist/',
+      'node_modules/',
+      '.tools/',
+      '.work/',
+      '.stack/',
+      '.cache/',
+      'coverage/',
+      'app/',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

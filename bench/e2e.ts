@@ -2,7 +2,7 @@
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import type { Client } from '@temporalio/client';
 import { requestDeploy } from '../src/client/deploys.js';
-import { readTarget } from '../src/client/target.js';
+import { readTarget, targetSources } from '../src/cli/env.js';
 import { activityTimings, orchestrationOverhead } from './history.js';
 
 export interface WorkflowRun {
@@ -19,7 +19,7 @@ export async function runWorkflowDeploy(opts: {
   env: Record<string, string>;
   sha: string;
 }): Promise<WorkflowRun> {
-  const target = readTarget(opts.env);
+  const target = readTarget(targetSources(opts.env));
   const started = Date.now();
   const deploy = await requestDeploy({
     client: opts.client,

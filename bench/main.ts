@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { requestDeploy } from '../src/client/deploys.js';
-import { readTarget } from '../src/client/target.js';
+import { readTarget, targetSources } from '../src/cli/env.js';
 import { makeSourceRepo } from '../test/e2e/source-repo.js';
 import { ROOT } from '../test/support/process.js';
 import { startStack } from '../test/support/stack.js';
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     const again = await requestDeploy({
       client,
       taskQueue: stack.env.TEMPORAL_TASK_QUEUE ?? '',
-      request: { kind: 'deploy', sha: last, target: readTarget(stack.env) },
+      request: { kind: 'deploy', sha: last, target: readTarget(targetSources(stack.env)) },
     });
     const rerun = await again.handle.result();
     rerunMs = Date.now() - t0;

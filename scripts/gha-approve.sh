@@ -5,7 +5,9 @@
 # checks it against the service's approvers and the requester (four eyes). The token is never printed.
 #
 # Reads: WORKFLOW_ID, COMMENT (optional), DEPLOY_OIDC_AUDIENCE, ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN (set by GitHub),
-# and Temporal's settings as scripts/gha-deploy.sh does.
+# and Temporal's settings: TEMPORAL_ADDRESS TEMPORAL_NAMESPACE and TEMPORAL_API_KEY, or the PEM text of
+# TEMPORAL_TLS_CLIENT_CERT and TEMPORAL_TLS_CLIENT_KEY, optionally TEMPORAL_TLS_SERVER_CA_CERT (scripts/gha-lib.sh
+# writes them to private files for deployctl).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 

@@ -1,5 +1,6 @@
-# Sourced by the Actions steps (scripts/gha-deploy.sh, scripts/gha-approve.sh): a private temp directory, and the
-# Temporal client certificates, given as PEM text in secrets, written to files there for deployctl.
+# Sourced by the Actions steps that run deployctl (scripts/gha-approve.sh): a private temp directory, and the Temporal
+# client certificates, given as PEM text in secrets, written to files there for deployctl. (The deploy job uses the
+# Action, which takes the PEM text as inputs and needs no files.)
 
 tmp=$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/deploy.XXXXXX")
 chmod 700 "$tmp"

@@ -15,7 +15,15 @@ from . import clock, engine, service_deployments, settings
 
 _orig = {
     name: getattr(Backend, name)
-    for name in ("update_service", "describe_services", "describe_task_definition", "list_tasks", "describe_tasks", "delete_service")
+    for name in (
+        "update_service",
+        "describe_services",
+        "register_task_definition",
+        "describe_task_definition",
+        "list_tasks",
+        "describe_tasks",
+        "delete_service",
+    )
 }
 _orig_create_response = Responses.create_service
 
@@ -57,6 +65,17 @@ def describe_services(self, cluster_str, service_names_or_arns):
         for service in services:
             engine.advance(service)
         return services, failures
+
+
+def register_task_definition(self, *args, **kwargs):
+    definition = _orig["register_task_definition"](self, *args, **kwargs)
+    # Under awsvpc and host networking ECS stores each port mapping's hostPort as its containerPort; moto leaves it out.
+    if definition.network_mode in ("awsvpc", "host"):
+        for container in definition.container_definitions:
+            for mapping in container.get("portMappings") or []:
+                if "containerPort" in mapping:
+                    mapping.setdefault("hostPort", mapping["containerPort"])
+    return definition
 
 
 def describe_task_definition(self, task_definition_str):

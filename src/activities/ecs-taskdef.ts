@@ -184,7 +184,8 @@ function flattenValue(value: unknown, path: string, out: Map<string, string>): v
         flattenValue(rest, `${path}[${String(item.name)}]`, out);
       }
     } else {
-      out.set(path, JSON.stringify(value));
+      // Keys sorted: ECS answers with its own key order, which is not a change.
+      out.set(path, canonicalJson(value));
     }
   } else if (value instanceof Date) {
     out.set(path, value.toISOString());

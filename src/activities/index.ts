@@ -1,6 +1,7 @@
-/** All activities, built from the worker's configuration. The workflow sees them only as DeployActivities. */
+/** All activities, built from the worker's configuration. Workflows see them only as DeployActivities and RenderActivities. */
 import type { DeployActivities } from '../shared/activities.js';
 import { parseApprovalConfig, type ApprovalConfig } from '../shared/approval-config.js';
+import type { RenderActivities } from '../shared/render.js';
 import type { WorkerConfig } from '../shared/config.js';
 import { awsClients, type AwsClients } from './clients.js';
 import { ecrActivities } from './ecr.js';
@@ -9,13 +10,14 @@ import { watchActivities } from './ecs-watch.js';
 import { goActivities } from './go.js';
 import { identityActivities } from './identity.js';
 import { imageActivities } from './image.js';
+import { renderActivities } from './render.js';
 import { sourceActivities } from './source.js';
 
 export function createActivities(
   config: WorkerConfig,
   clients: AwsClients = awsClients(),
   approval: ApprovalConfig = parseApprovalConfig({}),
-): DeployActivities {
+): DeployActivities & RenderActivities {
   return {
     ...sourceActivities(config),
     ...goActivities(config),
@@ -24,5 +26,6 @@ export function createActivities(
     ...ecsActivities(config, clients),
     ...watchActivities(clients),
     ...identityActivities(approval),
+    ...renderActivities(config, clients),
   };
 }

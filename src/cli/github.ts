@@ -1,8 +1,8 @@
-/** The GitHub Actions job summary and step outputs of a finished deploy (deployctl deploy --github-summary). */
+/** The GitHub Actions job summary and step outputs of a deploy (the Action, and deployctl --github-summary). */
 import { appendFileSync } from 'node:fs';
 import { OUTPUT_LIMITS, safeOutput, secretValues } from '../shared/output.js';
 import type { DeployResult } from '../shared/types.js';
-import { fmtMs } from '../client/watch.js';
+import { fmtMs } from './progress.js';
 
 /** One line saying how the deploy ended, e.g. "failed at test" or "cancelled by alice: wrong commit". */
 export function outcomeText(result: DeployResult): string {
@@ -53,8 +53,13 @@ export function jobSummary(result: DeployResult, uiUrl: string, secrets: readonl
   if (result.previousTaskDefinitionArn)
     lines.push(`| Previous task definition | \`${result.previousTaskDefinitionArn}\` |`);
   if (result.rollback) lines.push(`| Restored | \`${result.rollback.restoredTaskDefinitionArn}\` |`);
-  if (result.approval?.required)
-    lines.push(`| Approval | ${result.approval.state}${result.approval.by ? ` by ${cell(result.approval.by)}` : ''} |`);
+  const approval = result.approval;
+  if (approval?.required) {
+    const proof = approval.by && approval.proof ? ` (${approval.proof})` : '';
+    lines.push(`| Approval | ${approval.state}${approval.by ? ` by ${cell(approval.by)}${proof}` : ''} |`);
+    if (approval.requester)
+      lines.push(`| Requested by | ${cell(approval.requester.id)} (${approval.requester.proof}) |`);
+  }
   lines.push(`| Temporal | [${result.workflowId}](${uiUrl}) |`, '', '### Stages', '');
   lines.push('| Stage | Status | Started (UTC) | Duration | Detail |', '| --- | --- | --- | --- | --- |');
   let total = 0;
@@ -67,8 +72,7 @@ export function jobSummary(result: DeployResult, uiUrl: string, secrets: readonl
   lines.push(`| **sum** | | | ${fmtMs(total)} | |`);
   if (result.error) {
     const message = safeOutput(result.error.message, { secrets });
-    // A fence longer than any backtick run in the message keeps it one block.
-    const fence = '`'.repeat(Math.max(3, ...[...message.matchAll(/`+/g)].map((m) => m[0].length + 1)));
+    const fence = fenceFor(message);
     lines.push('', `### Error at ${result.error.stage}`, '', fence + 'text', message, fence);
   }
   if (result.endedBy)
@@ -77,6 +81,27 @@ export function jobSummary(result: DeployResult, uiUrl: string, secrets: readonl
       `Ended by ${cell(result.endedBy.by)} at ${result.endedBy.at}: ${cell(result.endedBy.reason, secrets)}`,
     );
   return `${lines.join('\n')}\n`;
+}
+
+/** The summary of a deploy that was requested but not waited for. */
+export function queuedSummary(opts: { sha: string; where: string; workflowId: string; uiUrl: string }): string {
+  return `## ⏳ Deploy ${opts.sha.slice(0, 7)} to ${opts.where}: requested\n\nFollow it in [${opts.workflowId}](${opts.uiUrl}), or with \`deployctl wait ${opts.workflowId}\`.\n`;
+}
+
+/**
+ * The summary when there is no result to show: bad settings, Temporal unreachable, or the job stopped waiting. The
+ * message may quote the worker (a failed compensation), so it is capped and redacted like a result's error.
+ */
+export function noResultSummary(opts: { sha?: string; message: string; secrets?: readonly string[] }): string {
+  const message = safeOutput(opts.message, { secrets: opts.secrets ?? [] });
+  const fence = fenceFor(message);
+  const what = opts.sha ? `Deploy ${opts.sha.slice(0, 7)}` : 'Deploy';
+  return `## ❌ ${what}: no result\n\n${fence}text\n${message}\n${fence}\n`;
+}
+
+/** A code fence longer than any backtick run in the text, so the text stays one block. */
+function fenceFor(text: string): string {
+  return '`'.repeat(Math.max(3, ...[...text.matchAll(/`+/g)].map((m) => m[0].length + 1)));
 }
 
 /** The step's outputs, for later steps and jobs (steps.<id>.outputs.<name>). */
@@ -88,8 +113,8 @@ export function stepOutputs(result: DeployResult, uiUrl: string): Record<string,
     'run-id': result.runId,
     image: result.imageRef ?? '',
     'image-digest': result.imageDigest ?? '',
-    'task-definition': result.taskDefinitionArn ?? '',
-    'previous-task-definition': result.previousTaskDefinitionArn ?? '',
+    'task-definition-arn': result.taskDefinitionArn ?? '',
+    'previous-task-definition-arn': result.previousTaskDefinitionArn ?? '',
     'failed-stage': result.error?.stage ?? '',
     'ui-url': uiUrl,
   };

@@ -13,6 +13,7 @@ import { QUEUE_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, WORKFLOW_TYPE, queueWorkflowId 
 import type { ApprovalView, DeployProgress, DeployResult, FinalStatus } from '../shared/types.js';
 import {
   approveUpdate,
+  rejectUpdate,
   cancelSignal,
   progressQuery,
   queueQuery,
@@ -79,9 +80,42 @@ export async function requestDeploy(opts: {
   };
 }
 
+export interface ServiceRef {
+  region: string;
+  cluster: string;
+  service: string;
+}
+
 /** What the service's queue knows: deploys running, and the ledger of finished ones. */
-export async function queueView(client: Client, target: QueueRequest['target']): Promise<QueueView> {
+export async function queueView(client: Client, target: ServiceRef): Promise<QueueView> {
   return await client.workflow.getHandle(queueWorkflowId(target)).query(queueQuery);
+}
+
+/** The service's queue, or an empty one when no deploy of the service was ever requested. */
+export async function serviceHistory(client: Client, target: ServiceRef): Promise<QueueView> {
+  try {
+    return await queueView(client, target);
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    return { service: serviceKey(target.cluster, target.service), seq: 0, running: [], ledger: [] };
+  }
+}
+
+/** A deploy started elsewhere, to follow: fails clearly when the id names no deploy. */
+export async function deployHandle(
+  client: Client,
+  workflowId: string,
+): Promise<{ handle: WorkflowHandle<typeof deploy>; runId: string }> {
+  try {
+    const described = await client.workflow.getHandle<typeof deploy>(workflowId).describe();
+    if (described.type !== WORKFLOW_TYPE)
+      throw new Error(`failed to follow ${workflowId}: it is a ${described.type} workflow, not a deploy`);
+    return { handle: client.workflow.getHandle<typeof deploy>(workflowId, described.runId), runId: described.runId };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError)
+      throw new Error(`failed to follow ${workflowId}: no such deploy (see deployctl list)`);
+    throw err;
+  }
 }
 
 export interface DeployListing {
@@ -137,7 +171,11 @@ export async function listDeploys(opts: {
 /** The result of a finished deploy, or one shaped like it from the progress of a running one. */
 export async function deployStatus(client: Client, workflowId: string): Promise<DeployResult> {
   const handle = client.workflow.getHandle<typeof deploy>(workflowId);
-  const described = await handle.describe();
+  const described = await handle.describe().catch((err: unknown) => {
+    if (err instanceof WorkflowNotFoundError)
+      throw new Error(`failed to read ${workflowId}: no such deploy (see deployctl list)`);
+    throw err;
+  });
   if (described.status.name === 'COMPLETED') return await handle.result();
   if (described.status.name !== 'RUNNING') {
     // Failed (a failed rollback), terminated or timed out: result() throws with the reason.
@@ -174,10 +212,13 @@ export async function approveDeploy(opts: {
   token?: string | undefined;
   by?: string | undefined;
   comment?: string | undefined;
+  /** reject: a person says no; before the update the deploy fails, at a lifecycle hook ECS rolls back. */
+  decision?: 'approve' | 'reject';
 }): Promise<ApprovalView> {
   const handle = opts.client.workflow.getHandle(opts.workflowId);
+  const verb = opts.decision ?? 'approve';
   try {
-    return await handle.executeUpdate(approveUpdate, {
+    return await handle.executeUpdate(verb === 'reject' ? rejectUpdate : approveUpdate, {
       args: [
         {
           ...(opts.token ? { token: opts.token } : {}),
@@ -188,8 +229,8 @@ export async function approveDeploy(opts: {
     });
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError)
-      throw new Error(`failed to approve ${opts.workflowId}: ${err.cause?.message ?? err.message}`);
-    throw await notRunningError(opts.client, opts.workflowId, 'approve', err);
+      throw new Error(`failed to ${verb} ${opts.workflowId}: ${err.cause?.message ?? err.message}`);
+    throw await notRunningError(opts.client, opts.workflowId, verb, err);
   }
 }
 

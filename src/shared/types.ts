@@ -324,6 +324,8 @@ export interface DeployProgress {
   rollout?: RolloutSnapshot;
   /** Each milestone of the rollout so far (state, ECS status, stage, traffic), oldest first; at most the last 100. */
   rolloutSteps?: RolloutSnapshot[];
+  /** How many milestones there were in all: the first of rolloutSteps is number total - length (from 0). */
+  rolloutStepsTotal?: number;
   approval: ApprovalView;
   imageRef?: string;
   taskDefinitionArn?: string;

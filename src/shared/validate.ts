@@ -61,8 +61,8 @@ const ECS_NAME_RE = /^[A-Za-z0-9_-]{1,255}$/;
 const ECR_REPO_RE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
 /** Task-definition container names: letters, digits, hyphens, underscores. */
 const CONTAINER_RE = /^[A-Za-z0-9_-]{1,255}$/;
-/** Repository-relative path: no leading slash, no "..", no shell metacharacters. */
-const REL_PATH_RE = /^[A-Za-z0-9_][A-Za-z0-9_./-]*$/;
+/** Repository-relative path: no leading slash, no shell metacharacters; ".aws/…" is the usual place for templates. */
+const REL_PATH_RE = /^[A-Za-z0-9_.][A-Za-z0-9_./-]*$/;
 const WORKFLOW_ID_RE = /^[A-Za-z0-9_.-]{1,255}$/;
 const PERSON_RE = /^[\p{L}\p{N} ._@+-]{1,100}$/u;
 /** A compact JWS: three base64url parts. 8 KiB is far above any ID token (GitHub's are under 2 KiB). */
@@ -102,8 +102,8 @@ function match(value: unknown, re: RegExp, field: string, what: string): string 
 
 export function validateRelativePath(value: unknown, field: string): string {
   const path = match(value, REL_PATH_RE, field, 'path inside the repository (relative, no shell characters)');
-  if (path.split('/').some((part) => part === '..' || part === '')) {
-    throw new ValidationError(field, `${show(path)} must stay inside the repository (no "..", no empty parts)`);
+  if (path.split('/').some((part) => part === '..' || part === '.' || part === '')) {
+    throw new ValidationError(field, `${show(path)} must stay inside the repository (no "." or "..", no empty parts)`);
   }
   return path;
 }
@@ -130,6 +130,11 @@ export function validateDigest(value: unknown, field: string): string {
   return match(value, DIGEST_RE, field, 'image digest (sha256: and 64 lowercase hex digits)');
 }
 
+/** An ECS cluster or service name. */
+export function validateEcsName(value: unknown, field: string, what: 'cluster' | 'service'): string {
+  return match(value, ECS_NAME_RE, field, `ECS ${what} name`);
+}
+
 export function validatePerson(value: unknown, field: string): string {
   return match(value, PERSON_RE, field, 'name (letters, digits, spaces and . _ @ + -, at most 100)');
 }
@@ -150,8 +155,8 @@ export function validateTarget(target: unknown, prefix = 'target.'): DeployTarge
   const t = target as Record<string, unknown>;
   const out: DeployTarget = {
     region: validateRegion(t.region, `${prefix}region`),
-    cluster: match(t.cluster, ECS_NAME_RE, `${prefix}cluster`, 'ECS cluster name'),
-    service: match(t.service, ECS_NAME_RE, `${prefix}service`, 'ECS service name'),
+    cluster: validateEcsName(t.cluster, `${prefix}cluster`, 'cluster'),
+    service: validateEcsName(t.service, `${prefix}service`, 'service'),
     repository: match(t.repository, ECR_REPO_RE, `${prefix}repository`, 'ECR repository name'),
     containerName: validateContainerName(t.containerName, `${prefix}containerName`),
   };

@@ -79,10 +79,15 @@ export class Controls {
         if (refusal) throw new Error(refusal);
       },
     });
+    // A cancel says who and why, for the record: one that does not is logged and ignored (Temporal's own
+    // cancellation, from the UI or the CLI, is always there and needs no body).
     setHandler(cancelSignal, (req) => {
-      const by = safeName(req?.by) ?? 'unknown';
-      const reason =
-        typeof req?.reason === 'string' && req.reason.trim() ? req.reason.trim().slice(0, 500) : 'no reason given';
+      const by = safeName(req?.by);
+      const reason = typeof req?.reason === 'string' ? req.reason.trim().slice(0, 500) : '';
+      if (by === undefined || !reason) {
+        log.warn('cancel signal ignored: it needs {"by": "<name>", "reason": "<why>"}');
+        return;
+      }
       this.stop({ kind: 'cancelled', by, reason, at: new Date().toISOString() });
     });
     // Signals come from anyone who can signal the namespace: a malformed one is logged and ignored, never thrown,

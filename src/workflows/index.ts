@@ -1,2 +1,3 @@
 export { deploy } from './deploy.js';
 export { serviceQueue } from './queue.js';
+export { renderTaskDefinition } from './render.js';

@@ -81,7 +81,7 @@ export class Ledger {
 
 /** The ledger's record of a finished deploy. */
 export function entryOf(
-  started: { workflowId: string; seq: number; kind: 'deploy' | 'rollback'; sha: string },
+  started: { workflowId: string; seq: number; kind: 'deploy' | 'rollback'; sha: string; requestedBy?: string },
   result: DeployResult | undefined,
   failure: string | undefined,
   endedAt: string,
@@ -94,7 +94,9 @@ export function entryOf(
     status: result?.status ?? `workflow failed: ${failure ?? 'unknown'}`.slice(0, 300),
     endedAt,
   };
+  if (started.requestedBy) entry.requestedBy = started.requestedBy;
   if (!result) return entry;
+  if (result.approval?.state === 'approved' && result.approval.by) entry.approvedBy = result.approval.by;
   if (result.taskDefinitionArn) entry.taskDefinitionArn = result.taskDefinitionArn;
   if (result.imageRef) entry.imageRef = result.imageRef;
   if (result.imageDigest) entry.imageDigest = result.imageDigest;

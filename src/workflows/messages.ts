@@ -98,12 +98,23 @@ export interface LedgerEntry {
   recipe?: RecipeSummary;
   /** A later rollback went back past this deploy: it is not a known-good target any more. */
   rolledBack?: boolean;
+  /** Who or what asked for it (`deployctl history`). Absent in entries recorded before it was kept. */
+  requestedBy?: string;
+  /** Who approved it, when it needed an approval and got one. */
+  approvedBy?: string;
 }
 
 export interface QueueView {
   service: string;
   seq: number;
-  running: { workflowId: string; sha: string; seq: number; kind: 'deploy' | 'rollback'; holdsLease: boolean }[];
+  running: {
+    workflowId: string;
+    sha: string;
+    seq: number;
+    kind: 'deploy' | 'rollback';
+    holdsLease: boolean;
+    requestedBy?: string;
+  }[];
   /** Newest first. */
   ledger: LedgerEntry[];
 }

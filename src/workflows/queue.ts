@@ -61,6 +61,7 @@ interface Running {
   rollbackToSeq?: number;
   /** Image mode: the digest it deploys. */
   imageDigest?: string;
+  requestedBy?: string;
   superseded: boolean;
 }
 
@@ -165,6 +166,7 @@ export async function serviceQueue(input: QueueInput): Promise<void> {
     };
     if (planned.rollbackToSeq !== undefined) entry.rollbackToSeq = planned.rollbackToSeq;
     if (planned.input.imageDigest) entry.imageDigest = planned.input.imageDigest;
+    if (planned.input.requestedBy) entry.requestedBy = planned.input.requestedBy;
     const older = [...running.values()];
     running.set(entry.workflowId, entry);
     follow(entry);
@@ -229,6 +231,7 @@ export async function serviceQueue(input: QueueInput): Promise<void> {
         seq: r.seq,
         kind: r.kind,
         holdsLease: leaseHolder === r.workflowId,
+        ...(r.requestedBy ? { requestedBy: r.requestedBy } : {}),
       })),
       ledger: ledger.entries,
     }),

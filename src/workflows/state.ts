@@ -48,6 +48,7 @@ export class DeployState {
   readonly stages: StageRecord[] = [];
   rollout: RolloutSnapshot | undefined;
   readonly rolloutSteps: RolloutSnapshot[] = [];
+  rolloutStepsTotal = 0;
   approval: ApprovalView;
   imageRef: string | undefined;
   imageDigest: string | undefined;
@@ -123,6 +124,7 @@ export class DeployState {
     const last = this.rolloutSteps[this.rolloutSteps.length - 1];
     if (!last || milestone(last) !== milestone(snapshot)) {
       this.rolloutSteps.push(snapshot);
+      this.rolloutStepsTotal += 1;
       this.rolloutSteps.splice(0, Math.max(0, this.rolloutSteps.length - MAX_ROLLOUT_STEPS));
     }
     this.publish();
@@ -141,7 +143,10 @@ export class DeployState {
     };
     if (this.stage) view.stage = this.stage;
     if (this.rollout) view.rollout = this.rollout;
-    if (this.rolloutSteps.length > 0) view.rolloutSteps = this.rolloutSteps;
+    if (this.rolloutSteps.length > 0) {
+      view.rolloutSteps = this.rolloutSteps;
+      view.rolloutStepsTotal = this.rolloutStepsTotal;
+    }
     if (this.result) view.result = this.result;
     return view;
   }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, decodeProtectedHeader, generateKeyPair } from 'jose';
 import { identityActivities } from '../../src/activities/identity.js';
-import { mintLocalToken } from '../../src/client/identity.js';
+import { mintLocalToken } from '../../src/cli/identity.js';
 import { parseApprovalConfig } from '../../src/shared/approval-config.js';
 import type { IdentityCheck, VerifyIdentityInput } from '../../src/shared/types.js';
 import { ROOT, freePort, startService, type Service } from '../support/process.js';

@@ -6,9 +6,9 @@ import { execa, execaSync } from 'execa';
 import { createHash, randomBytes } from 'node:crypto';
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { ecrActivities } from '../../src/activities/ecr.js';
 import { goActivities } from '../../src/activities/go.js';
 import { imageActivities } from '../../src/activities/image.js';
-import { ecrActivities } from '../../src/activities/ecr.js';
 import { parseRecipe } from '../../src/activities/recipe.js';
 import { findManifest } from '../../src/activities/registry-api.js';
 import { ErrorType } from '../../src/shared/errors.js';
@@ -320,6 +320,53 @@ describe('discardImage', () => {
     },
     COLD_GO_BUILD_MS,
   );
+});
+
+describe("verifyImage: may an earlier deploy's image of the SHA be reused?", () => {
+  const sha = newSha();
+  let built: Awaited<ReturnType<typeof builtWorkspace>>;
+  let digest: string;
+
+  beforeAll(async () => {
+    built = await builtWorkspace('verify');
+    digest = (await runActivity(imageActivities(config).packageImage, packageInput(built, sha))).imageDigest;
+  }, COLD_GO_BUILD_MS);
+
+  const verify = (over: { imageDigest?: string; binarySha256?: string; sha?: string } = {}) =>
+    runActivity(ecrActivities(config).verifyImage, {
+      region,
+      repository,
+      sha: over.sha ?? sha,
+      imageDigest: over.imageDigest ?? digest,
+      binarySha256: over.binarySha256 ?? built.binarySha256,
+    });
+
+  it('yes, when the tag still points at the pushed digest and the image is labelled with the tested binary', async () => {
+    expect(await verify()).toEqual({
+      reusable: true,
+      imageRef: `${registry.address}/${repository}:${sha}`,
+      detail: `${registry.address}/${repository}:${sha}@${digest} holds the tested binary`,
+    });
+  });
+
+  it('no, when the tag now points at another digest (the tag was moved)', async () => {
+    const other = `sha256:${'0'.repeat(64)}`;
+    const answer = await verify({ imageDigest: other });
+    expect(answer.reusable).toBe(false);
+    expect(answer.detail).toBe(`${registry.address}/${repository}:${sha} now points at ${digest}, not ${other}`);
+  });
+
+  it('no, when the image holds another binary than the one the earlier deploy tested', async () => {
+    const answer = await verify({ binarySha256: 'f'.repeat(64) });
+    expect(answer.reusable).toBe(false);
+    expect(answer.detail).toContain(`is labelled with binary ${built.binarySha256}, not the tested ${'f'.repeat(64)}`);
+  });
+
+  it('no, when the tag is gone from the registry', async () => {
+    const answer = await verify({ sha: newSha() });
+    expect(answer).toMatchObject({ reusable: false });
+    expect(answer.detail).toMatch(/is no longer in the registry$/);
+  });
 });
 
 describe('findManifest', () => {

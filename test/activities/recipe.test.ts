@@ -115,7 +115,7 @@ describe('parseRecipe refuses, naming the field and the file', () => {
     [{ dockerfile: 'Docker file' }, 'invalid recipe.dockerfile (svc/deploy.yml): "Docker file" holds characters'],
     [
       { artifact: '../app' },
-      'invalid recipe.artifact[0] (svc/deploy.yml): "../app" is not a valid path inside the repository',
+      'invalid recipe.artifact[0] (svc/deploy.yml): "../app" must stay inside the repository (no "." or "..", no empty parts)',
     ],
     [
       { artifact: ['bin', 'bin/app'] },

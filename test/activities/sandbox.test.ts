@@ -48,11 +48,11 @@ describe('a commit whose tests look for the worker credentials', () => {
   beforeAll(async () => {
     // The worker as production runs it: credentials in its environment and HOME, and an ECR auth file written for
     // a push that runs while the tests do.
+    await mkdir(config.workDir, { recursive: true });
     home = await mkdtemp(join(config.workDir, 'fake-home-'));
     cleanup.push(home);
     await mkdir(join(home, '.aws'));
     await writeFile(join(home, '.aws/credentials'), '[default]\naws_secret_access_key = fake\n', { mode: 0o600 });
-    await mkdir(config.workDir, { recursive: true });
     secretsDir = await mkdtemp(join(config.workDir, 'image-'));
     cleanup.push(secretsDir);
     await writeFile(join(secretsDir, 'auth.json'), '{"auths":{"r":{"auth":"ZmFrZQ=="}}}', { mode: 0o600 });

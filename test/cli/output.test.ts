@@ -1,6 +1,6 @@
 /** What deployctl prints of a result: text from the deployed code must not command the CI runner or show secrets. */
 import { jest } from '@jest/globals';
-import { printResult } from '../../src/cli/output.js';
+import { printResult, resultLines } from '../../src/cli/output.js';
 import type { DeployResult } from '../../src/shared/types.js';
 
 const failed: DeployResult = {
@@ -16,7 +16,7 @@ const failed: DeployResult = {
     message: `failed to test app: 1 test failed\n::add-mask::x\n::set-output name=image::evil\n${'A'.repeat(9000)}\nkey sk-live-0123456789abcdef`,
   },
 };
-const settings = { address: 'localhost:7233', namespace: 'default', taskQueue: 'q', tls: false as const };
+const ui = { uiUrl: 'http://localhost:8233', namespace: 'default' };
 
 function printed(result: DeployResult, env: Record<string, string>): string {
   const saved = { ...process.env };
@@ -27,7 +27,7 @@ function printed(result: DeployResult, env: Record<string, string>): string {
     return true;
   });
   try {
-    printResult(result, { json: false, settings });
+    printResult(result, { json: false, ui });
   } finally {
     spy.mockRestore();
     process.env = saved;
@@ -46,5 +46,26 @@ describe('printResult', () => {
     expect(text).toContain('bytes cut');
     expect(text).not.toContain('sk-live-0123456789abcdef');
     expect(text).toContain('key ***');
+  });
+
+  test('says who approved and how it was proven, and who requested the deploy', () => {
+    const lines = resultLines(
+      {
+        ...failed,
+        status: 'succeeded',
+        error: undefined,
+        approval: {
+          required: true,
+          state: 'approved',
+          by: 'bob',
+          proof: 'verified',
+          comment: 'ship it',
+          requester: { id: 'alice', proof: 'verified' },
+        },
+      },
+      ui,
+    );
+    expect(lines).toContain('prod/web approval: approved by bob (verified) (ship it)');
+    expect(lines).toContain('prod/web requested by: alice (verified)');
   });
 });

@@ -54,6 +54,7 @@ const OPTIONAL_IN_DEMO: Record<string, string> = {
   DEPLOY_SANDBOX_NETWORK: 'the demo runs with DEPLOY_SANDBOX=off',
   DEPLOY_SANDBOX_USER: 'the demo runs with DEPLOY_SANDBOX=off',
   DEPLOY_SANDBOX_IMAGE_USER: 'the demo runs with DEPLOY_SANDBOX=off',
+  DEPLOY_APPROVAL_POLICY: 'the demo runs on the built-in policy: approval on request only',
 };
 
 describe('docker-compose.yml', () => {

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, decodeProtectedHeader, generateKeyPair } from 'jose';
-import { mintLocalToken } from '../../src/client/identity.js';
+import { mintLocalToken } from '../../src/cli/identity.js';
 import type { DeployResult, FinalStatus } from '../../src/shared/types.js';
 import { deployctl, type Stack } from '../support/stack.js';
 import { startAppStack, type AppStack, type SourceRepo } from './source-repo.js';
@@ -104,7 +104,7 @@ describe('approvals with verified identities on the local stack', () => {
 
     // No token at all: deployctl says where a token comes from, and sends nothing.
     expect(await refused(workflowId, [])).toContain(
-      "deployctl: approve needs the approver's ID token: --token-file <path>, DEPLOY_APPROVAL_TOKEN or --token <jwt>",
+      "deployctl: invalid --token-file: approve needs the approver's ID token: pass --token-file <path> or --token <jwt>, or set DEPLOY_APPROVAL_TOKEN",
     );
     // A name is not an identity for this service.
     expect(await refused(workflowId, ['--by', 'bob'])).toContain(

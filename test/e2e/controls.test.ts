@@ -3,6 +3,7 @@ import type { ECSClient } from '@aws-sdk/client-ecs';
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import type { DeployListing } from '../../src/client/deploys.js';
 import type { DeployResult, FinalStatus } from '../../src/shared/types.js';
+import type { LedgerEntry } from '../../src/workflows/messages.js';
 import { setNextRollout } from '../support/moto.js';
 import { deployctl, type Stack } from '../support/stack.js';
 import { startAppStack, type AppStack, type SourceRepo } from './source-repo.js';
@@ -106,11 +107,15 @@ describe('controlling deploys with deployctl on the local stack', () => {
     expect(waiting.stderr).toMatch(/local\/hello would change: .*image.*hello@sha256:[0-9a-f]{64}/);
     expect((await service()).taskDefinition).toBe(before);
 
-    const approve = await deployctl(stack, ['approve', workflowId, '--comment', 'ship it'], {
+    const approve = await deployctl(stack, ['approve', workflowId, '--comment', 'ship it', '--json'], {
       DEPLOY_APPROVAL_TOKEN: await tokenFor('alice'),
     });
     expect(approve.stderr).toContain(`${workflowId}: approved by alice (verified)`);
     expect(approve.exitCode).toBe(0);
+    expect(JSON.parse(approve.stdout)).toMatchObject({
+      workflowId,
+      approval: { state: 'approved', by: 'alice', proof: 'verified', comment: 'ship it' },
+    });
 
     const { result } = await finished(workflowId);
     expect(result.status).toBe('succeeded');
@@ -153,8 +158,13 @@ describe('controlling deploys with deployctl on the local stack', () => {
     );
     expect((await reaches(workflowId, 'awaiting_approval')).result.approval?.state).toBe('pending');
 
-    const cancel = await deployctl(stack, ['cancel', workflowId, '--by', 'bob', '--reason', 'not this one']);
+    const cancel = await deployctl(stack, ['cancel', workflowId, '--by', 'bob', '--reason', 'not this one', '--json']);
     expect(cancel.exitCode).toBe(0);
+    expect(JSON.parse(cancel.stdout)).toEqual({
+      workflowId,
+      cancel: { by: 'bob', reason: 'not this one' },
+      sent: true,
+    });
     const { result } = await finished(workflowId);
     expect(result.status).toBe('cancelled');
     expect(result.endedBy).toMatchObject({ by: 'bob', reason: 'not this one' });
@@ -240,5 +250,41 @@ describe('controlling deploys with deployctl on the local stack', () => {
     expect(list.exitCode).toBe(0);
     expect(list.stdout).toMatch(new RegExp(`^${older.workflowId}\\tsuperseded\\t`, 'm'));
     expect(list.stdout).toMatch(new RegExp(`^${newer.workflowId}\\tsucceeded\\t`, 'm'));
+    // Only the cluster and service are needed to list a service's deploys: the rest of the target may be unset.
+    const unset = { AWS_REGION: '', ECR_REPOSITORY: '', CONTAINER_NAME: '', ECS_TASK_DEFINITION: '' };
+    const scoped = await deployctl(stack, ['list', '--cluster', 'local', '--service', 'hello'], {
+      ...unset,
+      ECS_CLUSTER: '',
+      ECS_SERVICE: '',
+    });
+    expect(scoped.exitCode).toBe(0);
+    expect(scoped.stdout).toBe(list.stdout);
+  });
+
+  test("history lists the service's deploys from its queue: outcome, SHA, image digest, who requested and approved", async () => {
+    const run = await deployctl(stack, ['history', '--json']);
+    expect(run.exitCode).toBe(0);
+    const { deploys } = JSON.parse(run.stdout) as { deploys: LedgerEntry[] };
+    const approved = deploys.find((d) => d.sha === approvedSha && d.approvedBy !== undefined);
+    expect(approved).toMatchObject({ status: 'succeeded', kind: 'deploy', approvedBy: 'alice' });
+    expect(approved?.imageDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(approved?.requestedBy).toMatch(/^deployctl by /);
+    expect(new Set(deploys.map((d) => d.status))).toEqual(new Set(['succeeded', 'cancelled', 'superseded']));
+    expect(deploys.map((d) => d.seq)).toEqual([...deploys.map((d) => d.seq)].sort((a, b) => b - a));
+
+    const human = await deployctl(stack, ['history', '--limit', '3']);
+    const rows = human.stdout.trim().split('\n');
+    expect(rows).toHaveLength(3);
+    expect(rows[0]?.split('\t').slice(0, 2)).toEqual([String(deploys[0]?.seq), deploys[0]?.status]);
+    const all = (await deployctl(stack, ['history'])).stdout.split('\n');
+    const approvedLine = all.find((l) => l.split('\t')[0] === String(approved?.seq));
+    expect(approvedLine?.split('\t').slice(1, 7)).toEqual([
+      'succeeded',
+      'deploy',
+      approvedSha,
+      approved?.imageDigest,
+      approved?.requestedBy,
+      'alice',
+    ]);
   });
 });

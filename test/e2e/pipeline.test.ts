@@ -1,9 +1,17 @@
 /** The whole product on the real local stack, driven through the CLI as the Actions job drives it. */
 import type { ECSClient } from '@aws-sdk/client-ecs';
-import { DescribeServicesCommand, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  ListTaskDefinitionsCommand,
+} from '@aws-sdk/client-ecs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setNextRollout } from '../support/moto.js';
 import { manifestDigest } from '../support/registry.js';
 import { deployctl, type Stack } from '../support/stack.js';
+import type { DeployListing } from '../../src/client/deploys.js';
+import type { RenderResult } from '../../src/shared/render.js';
 import type { DeployResult } from '../../src/shared/types.js';
 import { addProbe } from '../support/probe.js';
 import { breakGreetingTest, startAppStack, type AppStack, type SourceRepo } from './source-repo.js';
@@ -39,11 +47,14 @@ async function deploy(sha: string): Promise<{ result: DeployResult; stderr: stri
 
 describe('deployctl on the local stack', () => {
   let good: string;
+  /** The commit the service runs: the last one deployed successfully. */
+  let live: string;
 
   test('deploys a real commit: the service runs <registry>/<repository>:<sha>, and that image is in the registry', async () => {
     good = await source.commit('a good commit');
     const { result, stderr, exitCode } = await deploy(good);
     expect(exitCode).toBe(0);
+    live = good;
     expect(result).toMatchObject({ status: 'succeeded', sha: good, workflowId: `deploy.local.hello.${good}.1` });
     expect(result.runId).toMatch(/^[0-9a-f-]{36}$/);
     const imageRef = `${stack.env.DEPLOY_REGISTRY}/hello:${good}`;
@@ -105,6 +116,7 @@ describe('deployctl on the local stack', () => {
     expect(result.error).toBeUndefined();
     expect(result).toMatchObject({ status: 'succeeded', sha });
     expect(exitCode).toBe(0);
+    live = sha;
   });
 
   test('a rollout that fails in ECS is rolled back: the service is back on its previous revision, stable', async () => {
@@ -131,5 +143,56 @@ describe('deployctl on the local stack', () => {
       new DescribeTaskDefinitionCommand({ taskDefinition: result.taskDefinitionArn }),
     );
     expect(failedRevision.taskDefinition?.status).toBe('INACTIVE');
+  });
+
+  test('diff --sha renders the template at that commit against the running revision; deploy --dry-run too; neither registers or requests anything', async () => {
+    const before = (await service()).taskDefinition;
+    const revisions = async () =>
+      (await ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: 'hello' }))).taskDefinitionArns ?? [];
+    const revisionsBefore = await revisions();
+
+    // The running revision is the live commit's, pinned by digest: rendering that commit again changes nothing.
+    const same = await deployctl(stack, ['diff', '--sha', live]);
+    expect(same.exitCode).toBe(0);
+    expect(same.stdout).toBe('');
+    expect(same.stderr).toContain(`local/hello against ${before}: no change`);
+
+    const sha = await source.commit('more memory and a greeting', async (dir) => {
+      const path = join(dir, 'deploy/task-definition.json');
+      const template = JSON.parse(await readFile(path, 'utf8')) as {
+        memory: string;
+        containerDefinitions: { environment: { name: string; value: string }[] }[];
+      };
+      template.memory = '1024';
+      template.containerDefinitions[0]?.environment.push({ name: 'GREETING', value: 'hi' });
+      await writeFile(path, JSON.stringify(template, null, 2));
+    });
+    const diff = await deployctl(stack, ['diff', '--sha', sha]);
+    expect(diff.exitCode).toBe(0);
+    const lines = diff.stdout.trim().split('\n');
+    expect(lines).toContain('memory: 512 -> 1024');
+    expect(lines).toContain('containers[hello].environment[GREETING].value: (none) -> hi');
+    // Not built yet: the image is named by its tag, as the deploy would push it.
+    expect(lines).toContainEqual(
+      expect.stringMatching(new RegExp(`^containers\\[hello\\]\\.image: .*@sha256:[0-9a-f]{64} -> .*/hello:${sha}$`)),
+    );
+    expect(lines).toHaveLength(3);
+    expect(diff.stderr).toContain(`local/hello against ${before}: 3 changes`);
+
+    const dry = await deployctl(stack, ['deploy', '--sha', sha, '--dry-run', '--json']);
+    expect(dry.exitCode).toBe(0);
+    const render = JSON.parse(dry.stdout) as RenderResult & { dryRun: boolean };
+    expect(render).toMatchObject({ dryRun: true, sha, currentTaskDefinitionArn: before, imagePinned: false });
+    expect(render.diff).toEqual(lines);
+    expect(render.taskDefinition).toMatchObject({ family: 'hello', memory: '1024' });
+
+    const unknown = await deployctl(stack, ['diff', '--sha', 'e'.repeat(40)]);
+    expect(unknown.exitCode).toBe(1);
+    expect(unknown.stderr).toContain(`commit ${'e'.repeat(40)} is not in the source repository`);
+
+    expect(await revisions()).toEqual(revisionsBefore);
+    expect((await service()).taskDefinition).toBe(before);
+    const list = await deployctl(stack, ['list', '--service', '--json']);
+    expect((JSON.parse(list.stdout) as DeployListing[]).filter((d) => d.sha === sha)).toEqual([]);
   });
 });

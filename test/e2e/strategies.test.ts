@@ -13,6 +13,9 @@ import {
   type DeploymentControllerType,
   type ECSClient,
 } from '@aws-sdk/client-ecs';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { ROOT, startService, type Service } from '../support/process.js';
 import { manifestExists } from '../support/registry.js';
 import { deployctl, type Stack } from '../support/stack.js';
 import type { DeployResult, RolloutSnapshot } from '../../src/shared/types.js';
@@ -34,7 +37,11 @@ beforeAll(async () => {
   client = new Client({ connection });
 }, 120_000);
 
+/** A worker the hook test starts again after stopping the stack's own; stopped here by its pid. */
+let restarted: Service | undefined;
+
 afterAll(async () => {
+  await restarted?.stop();
   await connection?.close();
   await app?.stop();
 });
@@ -225,5 +232,136 @@ describe('ECS service deployments and strategies', () => {
     expect(result.error?.message).toContain('ROLLING, BLUE_GREEN, LINEAR or CANARY');
     expect(result.stages.map((s) => s.name)).toEqual(['validate']);
     expect(await manifestExists(stack.env.DEPLOY_REGISTRY ?? '', 'hello', fresh)).toBe(false);
+  });
+});
+
+describe('approval at a PAUSE lifecycle hook, through deployctl', () => {
+  const hooked = (name: string, timeoutInMinutes: number): Parameters<typeof createService>[0] => ({
+    name,
+    configuration: {
+      strategy: 'BLUE_GREEN',
+      bakeTimeInMinutes: 0,
+      lifecycleHooks: [
+        {
+          targetType: 'PAUSE',
+          lifecycleStages: ['POST_TEST_TRAFFIC_SHIFT'],
+          timeoutConfiguration: { timeoutInMinutes, action: 'ROLLBACK' },
+        },
+      ],
+    },
+    // A configured minute lasts 2 s here, so a hook of 5 minutes expires after 10 s.
+    sim: { 'minute-ms': '2000' },
+  });
+
+  async function tokenFile(as: string): Promise<string> {
+    const run = await deployctl(stack, ['token', '--as', as]);
+    if (run.exitCode !== 0) throw new Error(`deployctl token failed: ${run.stderr}`);
+    const file = `${stack.dir}/token-${as}-${Date.now()}.jwt`;
+    await writeFile(file, run.stdout.trim(), { mode: 0o600 });
+    return file;
+  }
+
+  async function startOn(serviceName: string, message: string): Promise<string> {
+    const sha = await source.commit(message);
+    const run = await deployctl(stack, ['deploy', '--sha', sha, '--json'], { ECS_SERVICE: serviceName });
+    if (run.exitCode !== 0) throw new Error(`deployctl deploy failed: ${run.stderr}`);
+    return (JSON.parse(run.stdout) as { workflowId: string }).workflowId;
+  }
+
+  async function awaitingAtHook(workflowId: string, serviceName: string): Promise<DeployResult> {
+    for (let i = 0; i < 360; i += 1) {
+      const run = await deployctl(stack, ['status', workflowId, '--json'], { ECS_SERVICE: serviceName });
+      const r = run.stdout.trim() ? (JSON.parse(run.stdout) as DeployResult) : undefined;
+      if ((r?.status as string) === 'awaiting_approval' && r?.approval?.point === 'lifecycle_hook') return r;
+      if (r && ['succeeded', 'failed', 'rolled_back', 'cancelled', 'superseded'].includes(r.status)) {
+        throw new Error(`deploy ended ${r.status} before waiting at the hook: ${r.error?.message ?? ''}`);
+      }
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    throw new Error(`${workflowId} never waited at the hook`);
+  }
+
+  test('a BLUE_GREEN service with a PAUSE hook at POST_TEST_TRAFFIC_SHIFT waits there in awaiting_approval, then succeeds once approved', async () => {
+    await createService(hooked('hello-pause', 60));
+    const workflowId = await startOn('hello-pause', 'a commit approved after test traffic');
+    const waiting = await awaitingAtHook(workflowId, 'hello-pause');
+    expect(waiting.approval).toMatchObject({
+      required: true,
+      state: 'pending',
+      hook: { stage: 'POST_TEST_TRAFFIC_SHIFT', timeoutAction: 'ROLLBACK' },
+    });
+    expect(Date.parse(waiting.approval?.hook?.expiresAt ?? '')).toBeGreaterThan(Date.now());
+    // ECS itself says the deployment waits at the hook.
+    const sd = await serviceDeployment((await service('hello-pause')).currentServiceDeployment ?? '');
+    expect(sd.lifecycleStage).toBe('POST_TEST_TRAFFIC_SHIFT');
+    expect(sd.lifecycleHookDetails?.find((h) => h.status === 'AWAITING_ACTION')).toBeDefined();
+
+    const approve = await deployctl(
+      stack,
+      ['approve', workflowId, '--token-file', await tokenFile('bob'), '--comment', 'test traffic is clean'],
+      { ECS_SERVICE: 'hello-pause' },
+    );
+    expect(approve.exitCode).toBe(0);
+    const result = (await client.workflow.getHandle(workflowId).result()) as DeployResult;
+    expect(result.status).toBe('succeeded');
+    expect(result.approval).toMatchObject({ state: 'approved', by: 'bob', proof: 'verified', point: 'lifecycle_hook' });
+    expect((await serviceDeployment(result.serviceDeploymentArn ?? '')).status).toBe('SUCCESSFUL');
+  });
+
+  test('a second deploy to that service ends rolled_back after a rejection at the hook: ECS rolls back there', async () => {
+    const before = (await service('hello-pause')).taskDefinition;
+    const workflowId = await startOn('hello-pause', 'a commit rejected after test traffic');
+    await awaitingAtHook(workflowId, 'hello-pause');
+    const reject = await deployctl(
+      stack,
+      ['reject', workflowId, '--token-file', await tokenFile('carol'), '--comment', '5xx on the test listener'],
+      { ECS_SERVICE: 'hello-pause' },
+    );
+    expect(reject.exitCode).toBe(0);
+    const result = (await client.workflow.getHandle(workflowId).result()) as DeployResult;
+    expect(result.status).toBe('rolled_back');
+    expect(result.error).toMatchObject({ stage: 'approval', type: 'ApprovalRejected' });
+    expect(result.error?.message).toContain('rejected by carol (verified): 5xx on the test listener');
+    expect(result.rollback).toMatchObject({ method: 'hook', restoredTaskDefinitionArn: before });
+    expect((await serviceDeployment(result.serviceDeploymentArn ?? '')).status).toBe('ROLLBACK_SUCCESSFUL');
+    expect((await service('hello-pause')).taskDefinition).toBe(before);
+  });
+
+  test("likewise when the worker is stopped past the hook's timeout and started again: ECS decided, the deploy reports it", async () => {
+    await createService(hooked('hello-pause-short', 5));
+    const before = (await service('hello-pause-short')).taskDefinition;
+    const workflowId = await startOn('hello-pause-short', 'a commit nobody answers in time');
+    const waiting = await awaitingAtHook(workflowId, 'hello-pause-short');
+    const expiresAt = Date.parse(waiting.approval?.hook?.expiresAt ?? '');
+
+    // Stop the worker gracefully, wait past the hook's expiry, start it again with the same settings.
+    const pid = await stack.workerPid();
+    const environ = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0').filter((kv) => kv.includes('='));
+    const env = {
+      ...Object.fromEntries(environ.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
+      DEPLOY_SOURCE_REPO: source.dir,
+    };
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i += 1) await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, Math.max(0, expiresAt - Date.now()) + 3_000));
+    const logFile = `${stack.dir}/logs/worker-again.log`;
+    restarted = await startService({
+      name: 'worker-again',
+      command: 'node',
+      args: [`${ROOT}/dist/worker.js`],
+      env,
+      logFile,
+    });
+
+    const result = (await client.workflow.getHandle(workflowId).result()) as DeployResult;
+    expect(result.status).toBe('rolled_back');
+    expect(result.error?.message).toMatch(/lifecycle hook \S+ timed out/);
+    expect(result.rollback).toMatchObject({ method: 'ecs', restoredTaskDefinitionArn: before });
+    expect(result.approval).toMatchObject({ state: 'timed_out' });
+    expect(result.approval?.comment).toContain('ECS applies its timeout action (ROLLBACK)');
+    const sd = await serviceDeployment(result.serviceDeploymentArn ?? '');
+    expect(sd.status).toBe('ROLLBACK_SUCCESSFUL');
+    expect(sd.lifecycleHookDetails?.map((h) => h.status)).toContain('TIMED_OUT');
+    expect((await service('hello-pause-short')).taskDefinition).toBe(before);
   });
 });

@@ -4,6 +4,8 @@
  */
 import {
   DescribeServiceDeploymentsCommand,
+  DescribeTaskDefinitionCommand,
+  RegisterTaskDefinitionCommand,
   DescribeServiceRevisionsCommand,
   ListServiceDeploymentsCommand,
   UpdateServiceCommand,
@@ -193,5 +195,28 @@ describe('reading service deployments', () => {
       [sim.first, [{ containerName: 'web', image: 'web:1' }]],
     ]);
     expect(found.serviceRevisions![0]).toMatchObject({ launchType: 'FARGATE', serviceArn: updated.serviceArn });
+  });
+});
+
+describe('RegisterTaskDefinition', () => {
+  test('under awsvpc networking a port mapping is stored with its hostPort equal to its containerPort, as ECS does', async () => {
+    const registered = await sim.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: 'ports',
+        networkMode: 'awsvpc',
+        requiresCompatibilities: ['FARGATE'],
+        cpu: '256',
+        memory: '512',
+        containerDefinitions: [
+          { name: 'app', image: 'app:1', portMappings: [{ containerPort: 8080, protocol: 'tcp' }] },
+        ],
+      }),
+    );
+    const described = await sim.ecs.send(
+      new DescribeTaskDefinitionCommand({ taskDefinition: registered.taskDefinition?.taskDefinitionArn }),
+    );
+    expect(described.taskDefinition?.containerDefinitions?.[0]?.portMappings).toEqual([
+      { containerPort: 8080, hostPort: 8080, protocol: 'tcp' },
+    ]);
   });
 });

@@ -3,12 +3,14 @@
  * The CLI refuses what it can see at the edge; the workflow validates again (input sent straight to Temporal),
  * and what only the target or the commit can reveal fails at the first stage that sees it.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WORKFLOW_TYPE } from '../../src/shared/names.js';
 import type { DeployInput, DeployResult } from '../../src/shared/types.js';
 import { breakGreetingTest } from '../e2e/source-repo.js';
 import { manifestDigest } from '../support/registry.js';
+import { execa } from 'execa';
+import { TOOLS_BIN } from '../support/process.js';
 import { deployctl } from '../support/stack.js';
 import { recordCounts, startFaultStack, type FaultStack } from './harness.js';
 
@@ -214,6 +216,23 @@ describe('what only the target or the commit reveals fails at that stage, and no
       'build',
       /^failed to build app: .*undefined: undefinedThing/,
     ],
+    [
+      'a task-definition file committed as a symlink to /dev/zero',
+      async (dir) => {
+        await mkdir(join(dir, 'deploy'), { recursive: true });
+        await symlink('/dev/zero', join(dir, 'deploy', 'zero.json'));
+      },
+      { ECS_TASK_DEFINITION: 'deploy/zero.json' },
+      'register',
+      /invalid taskDefinitionPath: "deploy\/zero\.json" is a symbolic link; commit the file itself/,
+    ],
+    [
+      'a task-definition file larger than the limit',
+      writeJson('deploy/huge.json', template({ padding: 'x'.repeat(2 * 1024 * 1024) })),
+      { ECS_TASK_DEFINITION: 'deploy/huge.json' },
+      'register',
+      /invalid taskDefinitionPath: "deploy\/huge\.json" is larger than \d+ bytes/,
+    ],
     ['failing tests', breakGreetingTest, {}, 'test', /^failed to test app: 1 test failed: .*TestRootSaysHelloWorld/],
     [
       'a Dockerfile error',
@@ -246,7 +265,71 @@ describe('what only the target or the commit reveals fails at that stage, and no
     240_000,
   );
 
+  test('the worker kept running through all of them: the good commit still deploys', async () => {
+    const { result, exitCode } = await fs.deployAndWait(good);
+    expect(exitCode).toBe(0);
+    expect(result.status).toBe('succeeded');
+  }, 240_000);
+
   test('no secret appears in any history, worker or stack log, or deployctl output of these deploys', async () => {
     expect(await fs.secretHits()).toEqual([]);
   });
+});
+
+describe('malformed signals sent with the temporal CLI leave the deploy controllable', () => {
+  test('empty, wrong-typed and unknown-shaped supersede, cancel, approve and reject payloads are ignored; a cancel then ends it cancelled', async () => {
+    const sha = await fs.source.commit('a commit that waits for approval while signals arrive');
+    const run = await fs.startDeploy(sha, { DEPLOY_REQUIRE_APPROVAL: 'true' });
+    await fs.waitForStage(run, 'approval');
+    const temporal = async (name: string, input?: string) =>
+      await execa(
+        `${TOOLS_BIN}/temporal`,
+        [
+          'workflow',
+          'signal',
+          '--address',
+          fs.stack.env.TEMPORAL_ADDRESS ?? '',
+          '--workflow-id',
+          run.workflowId,
+          '--name',
+          name,
+          ...(input === undefined ? [] : ['--input', input]),
+        ],
+        { reject: false },
+      );
+    const sent: [string, string | undefined][] = [
+      ['supersede', undefined],
+      ['supersede', 'null'],
+      ['supersede', '"not an object"'],
+      ['supersede', '{"by": 7, "sha": []}'],
+      ['cancel', '42'],
+      ['cancel', '{"by": "mallory"}'],
+      ['approve', undefined],
+      ['approve', '{"token": 12}'],
+      ['approve', '{"by": {"name": "mallory"}}'],
+      ['reject', '[1, 2, 3]'],
+      ['predecessorDone', '{}'],
+      ['lease', '"x"'],
+    ];
+    for (const [name, input] of sent) {
+      const out = await temporal(name, input);
+      expect({ name, input, exit: out.exitCode }).toEqual({ name, input, exit: 0 });
+    }
+    // Still waiting for a real decision: nothing was thrown, nothing approved or superseded.
+    const status = JSON.parse((await deployctl(fs.stack, ['status', run.workflowId, '--json'])).stdout) as DeployResult;
+    expect(status.status).toBe('awaiting_approval');
+    expect(status.approval?.state).toBe('pending');
+    const cancel = await deployctl(fs.stack, [
+      'cancel',
+      run.workflowId,
+      '--by',
+      'carol',
+      '--reason',
+      'after the noise',
+    ]);
+    expect(cancel.exitCode).toBe(0);
+    const result = await fs.result(run);
+    expect(result.status).toBe('cancelled');
+    expect(result.endedBy).toMatchObject({ by: 'carol', reason: 'after the noise' });
+  }, 240_000);
 });

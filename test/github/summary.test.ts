@@ -70,8 +70,8 @@ describe('the job summary', () => {
         'run-id',
         'image',
         'image-digest',
-        'task-definition',
-        'previous-task-definition',
+        'task-definition-arn',
+        'previous-task-definition-arn',
         'failed-stage',
         'ui-url',
       ]);

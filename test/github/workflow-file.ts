@@ -1,10 +1,10 @@
 /**
- * Reads a GitHub Actions workflow file and runs a job's `run:` steps as the runner would: each step's script in
- * `bash --noprofile --norc -eo pipefail`, with the workflow's, job's and step's env merged, and `${{ }}`
- * expressions replaced from a map the test gives. An expression the map does not know fails the test, so a
- * new secret or variable in the YAML cannot slip past it.
+ * Reads GitHub Actions workflow files and action.yml, gives an action step its inputs as the runner would, and runs a
+ * `run:` step as the runner does (its script in `bash --noprofile --norc -eo pipefail`, with the workflow's, job's and
+ * step's env merged). `${{ }}` expressions are replaced from a map the test gives. An expression the map does not
+ * know fails the test, so a new secret or variable in the YAML cannot slip past it.
  */
-import { execa } from 'execa';
+import { execa, type Result } from 'execa';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -57,25 +57,45 @@ export function evaluate(text: string, known: Record<string, string>): string {
   });
 }
 
-export interface StepRun {
-  step: Step;
-  /** The bash process; a test may signal it as the runner does on cancel (only that process, not its children). */
-  process: ReturnType<typeof runBash>;
+export interface ActionMetadata {
+  name: string;
+  inputs: Record<string, { description: string; required?: boolean; default?: string }>;
+  outputs: Record<string, { description: string }>;
+  runs: { using: string; main: string };
 }
 
-/** The runner's own command line for `shell: bash`. */
-function runBash(script: string, cwd: string, env: Record<string, string>) {
-  return execa('bash', ['--noprofile', '--norc', '-eo', 'pipefail', script], {
-    cwd,
-    env,
-    extendEnv: false,
-    reject: false,
-    all: true,
-  });
+export async function readAction(path: string): Promise<ActionMetadata> {
+  return parse(await readFile(path, 'utf8')) as ActionMetadata;
 }
 
-/** Starts one `run:` step. `baseEnv` stands for the runner's own environment (PATH, HOME, GITHUB_*). */
-export async function startRunStep(opts: {
+/**
+ * The INPUT_* variables the runner gives a JavaScript action: every input action.yml declares, from the step's
+ * `with:` or else its default, both evaluated; the name upper-cased with spaces as underscores (hyphens stay).
+ * A `with:` key the action does not declare fails the test.
+ */
+export function actionInputEnv(
+  action: ActionMetadata,
+  step: Step,
+  known: Record<string, string>,
+): Record<string, string> {
+  const given = step.with ?? {};
+  for (const key of Object.keys(given)) {
+    if (!(key in action.inputs)) throw new Error(`the step passes input "${key}", which action.yml does not declare`);
+  }
+  const env: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(action.inputs)) {
+    const raw = name in given ? String(given[name]) : (spec.default ?? '');
+    env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = evaluate(raw, known);
+  }
+  return env;
+}
+
+/**
+ * Runs one `run:` step as the runner does, to its end. `baseEnv` stands for the runner's own environment (PATH, HOME, GITHUB_*,
+ * and what `permissions:` grants, such as the ID token request variables); `workspace` for the checkout the earlier
+ * steps left.
+ */
+export async function runStep(opts: {
   workflow: Workflow;
   job: string;
   step: Step;
@@ -83,7 +103,7 @@ export async function startRunStep(opts: {
   workspace: string;
   baseEnv: Record<string, string>;
   scriptDir: string;
-}): Promise<StepRun> {
+}): Promise<Result<{ all: true; reject: false }>> {
   const { workflow, step, known, workspace } = opts;
   const job = workflow.jobs[opts.job];
   if (!job) throw new Error(`no job "${opts.job}"`);
@@ -100,5 +120,11 @@ export async function startRunStep(opts: {
   await writeFile(script, evaluate(step.run, known));
   const dir = step['working-directory'] ?? job.defaults?.run?.['working-directory'];
   const cwd = dir ? join(workspace, evaluate(dir, known)) : workspace;
-  return { step, process: runBash(script, cwd, env) };
+  return await execa('bash', ['--noprofile', '--norc', '-eo', 'pipefail', script], {
+    cwd,
+    env,
+    extendEnv: false,
+    reject: false,
+    all: true,
+  });
 }

@@ -1,12 +1,17 @@
 /** Workspaces for activity tests, laid out as checkout makes them, under a work dir that keeps Go's caches warm. */
 import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WORKER_DEFAULTS, type WorkerConfig } from '../../src/shared/config.js';
 import { ROOT } from './process.js';
 
-/** Kept between runs (under the ignored .work/) so the Go build cache makes the second run fast. */
-export const TEST_WORK_DIR = `${ROOT}/.work/activities-test`;
+/**
+ * One work dir per test file (jest loads this module afresh for each), so suites running side by side never see
+ * each other's step directories or credential dirs. Go's caches live apart, in SHARED_CACHE_DIR, and stay warm.
+ */
+export const TEST_WORK_DIR = `${ROOT}/.work/activities-test/${process.pid}-${randomUUID().slice(0, 8)}`;
+mkdirSync(TEST_WORK_DIR, { recursive: true });
 
 /** One Go cache for the tests and the local stack, so only the first build of a machine is cold. */
 export const SHARED_CACHE_DIR = `${ROOT}/.cache`;

@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
-import { approvalToken, mintLocalToken, requesterToken } from '../../src/client/identity.js';
+import { approvalToken, mintLocalToken, requesterToken } from '../../src/cli/identity.js';
 import { ROOT, freePort, startService, type Service } from '../support/process.js';
 
 let issuer: Service;
