@@ -25,7 +25,7 @@ import {
   templateHash,
   toTemplate,
   validateFargateSize,
-  withImage,
+  withImageIn,
   type TaskDefinitionTemplate,
 } from './ecs-taskdef.js';
 import { sourceCheckouts } from './source.js';
@@ -127,8 +127,7 @@ export function taskDefinitionActivities(config: WorkerConfig, clients: AwsClien
         const base = input.taskDefinitionPath
           ? await loadTemplate(await checkouts.ensure(input), input.taskDefinitionPath)
           : toTemplate(current);
-        const names = new Set([input.containerName, ...(input.containerNames ?? [])]);
-        template = [...names].reduce((t, name) => withImage(t, name, input.imageRef), base);
+        template = withImageIn(base, input, input.imageRef);
         validateFargateSize(template);
       } catch (err) {
         if (err instanceof ValidationError) throw invalidInput(action, err);

@@ -18,10 +18,11 @@ import {
   taskDefinitionDiff,
   toTemplate,
   validateFargateSize,
-  withImage,
+  withImageIn,
   type TaskDefinitionTemplate,
 } from './ecs-taskdef.js';
 import { checked } from './input.js';
+import { readRecipe } from './recipe.js';
 import { readImage } from './registry-api.js';
 import { sourceCheckouts, workspaceFor } from './source.js';
 
@@ -82,15 +83,18 @@ export function renderActivities(config: WorkerConfig, clients: AwsClients = aws
       const action = `render a task definition from ${source} at ${sha.slice(0, 12)}`;
       try {
         let base = toTemplate(current);
-        if (target.taskDefinitionPath) {
+        let containerNames: string[] | undefined;
+        // Image mode reads no recipe (its deploy checks nothing out to build); every other deploy does.
+        if (target.taskDefinitionPath || !input.imageDigest) {
           const workspace = await checkouts.ensure({ sha, deployId: input.workspaceId });
           try {
-            base = await loadTemplate(workspace, target.taskDefinitionPath);
+            if (target.taskDefinitionPath) base = await loadTemplate(workspace, target.taskDefinitionPath);
+            if (!input.imageDigest) containerNames = (await readRecipe(workspace, target.recipePath))?.containers;
           } finally {
             await rm(workspaceFor(config, input.workspaceId), { recursive: true, force: true });
           }
         }
-        const rendered = withImage(base, target.containerName, image.ref);
+        const rendered = withImageIn(base, { containerName: target.containerName, containerNames }, image.ref);
         validateFargateSize(rendered);
         return {
           sha,

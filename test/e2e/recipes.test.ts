@@ -185,6 +185,25 @@ describe('a monorepo folder service with its own recipe, on the local stack', ()
     arm64Digest = result.imageDigest ?? '';
   });
 
+  test('deploy --dry-run reads the recipe at the SHA: a container it names that the task definition lacks is refused', async () => {
+    const before = await workerRevisions();
+    const recipeFile = async (dir: string, edit: (text: string) => string): Promise<void> => {
+      const path = join(dir, RECIPE);
+      await writeFile(path, edit(await readFile(path, 'utf8')));
+    };
+    const sha = await app.source.commit('the worker recipe names a sidecar', (dir) =>
+      recipeFile(dir, (t) => t.replace('containers: [worker]', 'containers: [worker, sidecar]')),
+    );
+    const dry = await deployWorker(sha, ['--recipe', RECIPE, '--dry-run']);
+    expect(dry.exitCode).not.toBe(0);
+    expect(dry.stdout).toBe('');
+    expect(dry.stderr).toContain('task definition "worker" has no container named "sidecar"');
+    expect(await workerRevisions()).toEqual(before);
+    await app.source.commit('the worker recipe without the sidecar', (dir) =>
+      recipeFile(dir, (t) => t.replace('containers: [worker, sidecar]', 'containers: [worker]')),
+    );
+  });
+
   test("the folder's own test command gates its deploy: a failing worker test ends at stage test, ECS untouched", async () => {
     const before = { taskDefinition: (await workerService()).taskDefinition, revisions: await workerRevisions() };
     const sha = await app.source.commit('break the worker greeting test', async (dir) => {
@@ -207,6 +226,16 @@ describe('a monorepo folder service with its own recipe, on the local stack', ()
       await cp(join(ROOT, 'test/fixtures/worker/main.go'), join(dir, 'services/worker/broken.go'));
     });
     const tagsBefore = await tags(WORKER.repository);
+    const revisionsBefore = await workerRevisions();
+    const dry = await deployWorker(sha, ['--image-digest', digest, '--dry-run']);
+    expect(dry.exitCode).toBe(0);
+    expect(JSON.parse(dry.stdout)).toMatchObject({
+      dryRun: true,
+      imageRef: `${app.stack.env.DEPLOY_REGISTRY}/worker@${digest}`,
+      imagePinned: true,
+    });
+    expect(await workerRevisions()).toEqual(revisionsBefore);
+
     const { result, exitCode } = await deployWorker(sha, ['--recipe', RECIPE, '--image-digest', digest]);
     expect(result.error).toBeUndefined();
     expect(exitCode).toBe(0);
