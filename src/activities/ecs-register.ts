@@ -25,7 +25,7 @@ import {
   templateHash,
   toTemplate,
   validateFargateSize,
-  withImage,
+  withImageIn,
   type TaskDefinitionTemplate,
 } from './ecs-taskdef.js';
 import { sourceCheckouts } from './source.js';
@@ -127,7 +127,7 @@ export function taskDefinitionActivities(config: WorkerConfig, clients: AwsClien
         const base = input.taskDefinitionPath
           ? await loadTemplate(await checkouts.ensure(input), input.taskDefinitionPath)
           : toTemplate(current);
-        template = withImage(base, input.containerName, input.imageRef);
+        template = withImageIn(base, input, input.imageRef);
         validateFargateSize(template);
       } catch (err) {
         if (err instanceof ValidationError) throw invalidInput(action, err);

@@ -8,10 +8,16 @@ import { BatchDeleteImageCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { ApplicationFailure, log } from '@temporalio/activity';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, posix, resolve } from 'node:path';
 import type { ImageBuilder, WorkerConfig } from '../worker/config.js';
 import { ErrorType } from '../shared/errors.js';
-import type { DiscardImageInput, DiscardImageResult, PackageInput, PackageResult } from '../shared/types.js';
+import type {
+  BuildRecipe,
+  DiscardImageInput,
+  DiscardImageResult,
+  PackageInput,
+  PackageResult,
+} from '../shared/types.js';
 import { ValidationError, validateSha } from '../shared/validate.js';
 import {
   carried,
@@ -42,7 +48,9 @@ import {
 } from './image-commands.js';
 import { checked } from './input.js';
 import { deleteManifest, findManifest, readImage, type FindManifestInput } from './registry-api.js';
-import { checkRepoFile, copyRegular, sha256Regular } from './repo-files.js';
+import { validateBuildRecipe } from './recipe.js';
+import { recipeBuilder } from './recipe-build.js';
+import { checkRepoFile, copyRegular, realDirectory, sha256Regular } from './repo-files.js';
 import { sandbox, type ImageStep } from './sandbox.js';
 import { dockerEnv } from './sandbox-commands.js';
 import { sourceCheckouts } from './source.js';
@@ -54,6 +62,7 @@ export function imageActivities(config: WorkerConfig) {
   const checkouts = sourceCheckouts(config);
   const box = sandbox(config);
   const go = goBuilder(config, box);
+  const recipes = recipeBuilder(config, box);
 
   /**
    * The binary in the image must be the one the build stage hashed and the test stage tested. On another worker,
@@ -109,6 +118,7 @@ export function imageActivities(config: WorkerConfig) {
 
   async function packageImage(input: PackageInput): Promise<PackageResult> {
     const { sha, repository, binarySha256 } = checkInput(input);
+    const recipe = input.recipe === undefined ? undefined : checked(() => validateBuildRecipe(input.recipe));
     const auth = await getRegistryAuth({ region: input.region });
     const registry = config.registry ?? auth.registry;
     const imageRef = `${registry}/${repository}:${sha}`;
@@ -118,8 +128,9 @@ export function imageActivities(config: WorkerConfig) {
     if (existing) return { imageRef, imageDigest: existing, pushed: false };
 
     const workspace = await checkouts.ensure(input);
-    await requireTestedBinary(workspace, binarySha256);
-    await checkBuildFiles(workspace);
+    if (recipe) await recipes.requireArtifacts(workspace, recipe, binarySha256, 'package');
+    else await requireTestedBinary(workspace, binarySha256);
+    const files = await checkBuildFiles(workspace, recipe);
     const builder = await chooseBuilder(config.imageBuilder);
     await mkdir(config.workDir, { recursive: true });
     const secretsDir = await mkdtemp(join(config.workDir, 'image-'));
@@ -128,6 +139,8 @@ export function imageActivities(config: WorkerConfig) {
       step = builder === 'buildah' ? await box.imageStep() : undefined;
       const commandInput = {
         workspace,
+        ...files,
+        ...(recipe ? { platform: recipe.platform } : {}),
         localTag: builder === 'docker' ? imageRef : `localhost/deploy-${sha.slice(0, 12)}:${randomUUID().slice(0, 8)}`,
         imageRef,
         registry,
@@ -174,14 +187,28 @@ export function imageActivities(config: WorkerConfig) {
 
 /**
  * The files the image build reads from the checkout besides the context: a Dockerfile (or .dockerignore) committed
- * as a link to a credential, or to /dev/zero, must not be read by a builder that runs as root (the docker CLI).
+ * as a link to a credential, or to /dev/zero, must not be read by a builder that runs as root (the docker CLI). A
+ * recipe's context must be a real folder of the checkout, not a link that would make the whole disk the context.
+ * Returns the absolute Dockerfile and context, for a recipe.
  */
-async function checkBuildFiles(workspace: string): Promise<void> {
+async function checkBuildFiles(
+  workspace: string,
+  recipe: BuildRecipe | undefined,
+): Promise<{ dockerfile?: string; context?: string }> {
+  const dockerfile = recipe?.dockerfile ?? 'Dockerfile';
+  const ignore = recipe ? posix.join(recipe.context, '.dockerignore') : '.dockerignore';
   try {
-    if (!(await checkRepoFile(workspace, 'Dockerfile', { field: 'Dockerfile' }))) {
-      throw new ValidationError('Dockerfile', '"Dockerfile" does not exist in the repository at this commit');
+    const context = recipe
+      ? await realDirectory(workspace, recipe.context, { field: 'recipe.context', create: false })
+      : undefined;
+    if (!(await checkRepoFile(workspace, dockerfile, { field: recipe ? 'recipe.dockerfile' : 'Dockerfile' }))) {
+      throw new ValidationError(
+        recipe ? 'recipe.dockerfile' : 'Dockerfile',
+        `"${dockerfile}" does not exist in the repository at this commit`,
+      );
     }
-    await checkRepoFile(workspace, '.dockerignore', { field: '.dockerignore' });
+    await checkRepoFile(workspace, ignore, { field: '.dockerignore' });
+    return context ? { dockerfile: resolve(workspace, dockerfile), context } : {};
   } catch (err) {
     if (err instanceof ValidationError) {
       throw ApplicationFailure.nonRetryable(`failed to build image: ${err.message}`, ErrorType.invalidInput);

@@ -6,10 +6,11 @@ import { resolve } from 'node:path';
 import type { WorkerConfig } from '../worker/config.js';
 import { ErrorType } from '../shared/errors.js';
 import type { CheckoutInput, CheckoutResult, CleanupInput, WorkspaceRef } from '../shared/types.js';
-import { validateSha } from '../shared/validate.js';
+import { validateRelativePath, validateSha } from '../shared/validate.js';
 import { describeFailure, runCommand, withHeartbeat, workerPath, type CommandOutput } from './command.js';
 import { repositoryAccess } from './git-auth.js';
 import { checked } from './input.js';
+import { readRecipe } from './recipe.js';
 
 /** A deploy id becomes a directory name: no slashes, no leading dot, so it cannot leave the workspaces folder. */
 const DEPLOY_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
@@ -126,9 +127,16 @@ export function sourceCheckouts(config: WorkerConfig) {
 export function sourceActivities(config: WorkerConfig) {
   const checkouts = sourceCheckouts(config);
   return {
-    checkout: async (input: CheckoutInput): Promise<CheckoutResult> => ({
-      workspace: await withHeartbeat(() => checkouts.fresh(input)),
-    }),
+    /** A fresh checkout, and the build recipe it holds (the target's, or the default one when there is one). */
+    checkout: async (input: CheckoutInput): Promise<CheckoutResult> => {
+      const named =
+        input.recipePath === undefined
+          ? undefined
+          : checked(() => validateRelativePath(input.recipePath, 'recipePath'));
+      const workspace = await withHeartbeat(() => checkouts.fresh(input));
+      const recipe = await checked(() => readRecipe(workspace, named));
+      return recipe ? { workspace, recipe } : { workspace };
+    },
 
     cleanupWorkspace: async (input: CleanupInput): Promise<void> => {
       await rm(workspaceFor(config, input.deployId), { recursive: true, force: true });
