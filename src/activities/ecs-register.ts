@@ -28,13 +28,16 @@ import {
   withImageIn,
   type TaskDefinitionTemplate,
 } from './ecs-taskdef.js';
-import { sourceCheckouts } from './source.js';
+import { sourceCheckouts, type SourceCheckouts } from './source.js';
 
 /** Revisions a retry looks through for the one it registered before; it registered moments ago. */
 const RECENT_REVISIONS = 10;
 
-export function taskDefinitionActivities(config: WorkerConfig, clients: AwsClients = awsClients()) {
-  const checkouts = sourceCheckouts(config);
+export function taskDefinitionActivities(
+  config: WorkerConfig,
+  clients: AwsClients = awsClients(),
+  checkouts: SourceCheckouts = sourceCheckouts(config),
+) {
   const ecsFor = (region: string) => clients.ecs(region);
 
   async function describe(region: string, arn: string): Promise<{ definition: TaskDefinition; tags: Tag[] }> {

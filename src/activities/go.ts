@@ -12,7 +12,7 @@ import { validateBuildRecipe } from './recipe.js';
 import { recipeBuilder } from './recipe-build.js';
 import { copyRegular } from './repo-files.js';
 import { sandbox, type GoStep, type Sandbox } from './sandbox.js';
-import { sourceCheckouts } from './source.js';
+import { sourceCheckouts, type SourceCheckouts } from './source.js';
 
 /** Where the binary goes inside the workspace; the Dockerfile copies it from there. */
 export const BINARY_PATH = 'build/app';
@@ -89,11 +89,10 @@ export function goBuilder(config: WorkerConfig, box: Sandbox = sandbox(config)) 
   };
 }
 
-export function goActivities(config: WorkerConfig) {
+export function goActivities(config: WorkerConfig, checkouts: SourceCheckouts = sourceCheckouts(config)) {
   const box = sandbox(config);
   const builder = goBuilder(config, box);
   const recipes = recipeBuilder(config, box);
-  const checkouts = sourceCheckouts(config);
 
   return {
     /** Builds by the checkout's recipe when it has one, else the Go app in app/. */

@@ -4,7 +4,7 @@
  * arguments, results, logs or error messages. The build itself, which runs the Dockerfile, never has them: buildah
  * builds as the sandbox's image user into an archive, which the worker then pushes.
  */
-import { BatchDeleteImageCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { BatchDeleteImageCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { ApplicationFailure, log } from '@temporalio/activity';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -28,7 +28,7 @@ import {
   workerPath,
   type CommandOutput,
 } from './command.js';
-import { AWS_CLIENT_RETRY, awsFailure } from './aws-errors.js';
+import { awsFailure } from './aws-errors.js';
 import { getRegistryAuth } from './ecr.js';
 import { BINARY_PATH, goBuilder } from './go.js';
 import {
@@ -53,13 +53,19 @@ import { recipeBuilder } from './recipe-build.js';
 import { checkRepoFile, copyRegular, realDirectory, sha256Regular } from './repo-files.js';
 import { sandbox, type ImageStep } from './sandbox.js';
 import { dockerEnv } from './sandbox-commands.js';
-import { sourceCheckouts } from './source.js';
+import { sourceCheckouts, type SourceCheckouts } from './source.js';
+import { awsClients, type AwsClients } from './clients.js';
 
 /** ECR repository names; the workflow validated them already, this keeps the URL and tag safe regardless. */
 const REPOSITORY_RE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
 
-export function imageActivities(config: WorkerConfig) {
-  const checkouts = sourceCheckouts(config);
+export function imageActivities(
+  config: WorkerConfig,
+  parts: { clients?: AwsClients; checkouts?: SourceCheckouts } = {},
+) {
+  const checkouts = parts.checkouts ?? sourceCheckouts(config);
+  const clients = parts.clients ?? awsClients();
+  const registryAuth = (region: string) => getRegistryAuth({ region, ecr: clients.ecr(region) });
   const box = sandbox(config);
   const go = goBuilder(config, box);
   const recipes = recipeBuilder(config, box);
@@ -94,7 +100,7 @@ export function imageActivities(config: WorkerConfig) {
     discardImage: async (input: DiscardImageInput): Promise<DiscardImageResult> => {
       const sha = checked(() => validateSha(input.sha));
       const repository = checkRepository(input.repository);
-      const auth = await getRegistryAuth({ region: input.region });
+      const auth = await registryAuth(input.region);
       const registry = config.registry ?? auth.registry;
       const where = { auth, registry, repository, insecure: config.registryInsecure };
       const found = await readImage({ ...where, tag: sha });
@@ -109,7 +115,7 @@ export function imageActivities(config: WorkerConfig) {
       if (config.registry) {
         await deleteManifest(where, found.digest);
       } else {
-        await deleteFromEcr(input.region, repository, found.digest);
+        await deleteFromEcr(clients.ecr(input.region), repository, found.digest);
       }
       log.info('removed the image this failed deploy pushed', { repository, sha, digest: found.digest });
       return { discarded: true, detail: `removed ${registry}/${repository}@${found.digest}` };
@@ -119,7 +125,7 @@ export function imageActivities(config: WorkerConfig) {
   async function packageImage(input: PackageInput): Promise<PackageResult> {
     const { sha, repository, binarySha256 } = checkInput(input);
     const recipe = input.recipe === undefined ? undefined : checked(() => validateBuildRecipe(input.recipe));
-    const auth = await getRegistryAuth({ region: input.region });
+    const auth = await registryAuth(input.region);
     const registry = config.registry ?? auth.registry;
     const imageRef = `${registry}/${repository}:${sha}`;
     const insecure = config.registryInsecure;
@@ -276,8 +282,7 @@ function buildError(out: CommandOutput): string {
 }
 
 /** ECR removes images through its API; its registry endpoint does not take DELETE. */
-async function deleteFromEcr(region: string, repository: string, digest: string): Promise<void> {
-  const ecr = new ECRClient({ region, ...AWS_CLIENT_RETRY });
+async function deleteFromEcr(ecr: ECRClient, repository: string, digest: string): Promise<void> {
   try {
     const out = await ecr.send(
       new BatchDeleteImageCommand({ repositoryName: repository, imageIds: [{ imageDigest: digest }] }),
@@ -286,8 +291,6 @@ async function deleteFromEcr(region: string, repository: string, digest: string)
     if (failure) throw new Error(`${failure.failureCode ?? 'failure'}: ${failure.failureReason ?? ''}`);
   } catch (err) {
     throw awsFailure(`delete image ${repository}@${digest} from ECR`, err);
-  } finally {
-    ecr.destroy();
   }
 }
 

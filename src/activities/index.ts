@@ -11,21 +11,23 @@ import { goActivities } from './go.js';
 import { identityActivities } from './identity.js';
 import { imageActivities } from './image.js';
 import { renderActivities } from './render.js';
-import { sourceActivities } from './source.js';
+import { sourceActivities, sourceCheckouts } from './source.js';
 
 export function createActivities(
   config: WorkerConfig,
   clients: AwsClients = awsClients(),
   approval: ApprovalConfig = parseApprovalConfig({}),
 ): DeployActivities & RenderActivities {
+  // One checkout manager and one client per service and region for every step of every deploy on this worker.
+  const checkouts = sourceCheckouts(config);
   return {
-    ...sourceActivities(config),
-    ...goActivities(config),
+    ...sourceActivities(config, checkouts),
+    ...goActivities(config, checkouts),
     ...ecrActivities(config, clients),
-    ...imageActivities(config),
-    ...ecsActivities(config, clients),
+    ...imageActivities(config, { clients, checkouts }),
+    ...ecsActivities(config, clients, checkouts),
     ...watchActivities(clients),
     ...identityActivities(approval),
-    ...renderActivities(config, clients),
+    ...renderActivities(config, clients, checkouts),
   };
 }

@@ -24,7 +24,7 @@ import {
 import { checked } from './input.js';
 import { readRecipe } from './recipe.js';
 import { readImage } from './registry-api.js';
-import { sourceCheckouts, workspaceFor } from './source.js';
+import { sourceCheckouts, workspaceFor, type SourceCheckouts } from './source.js';
 
 /**
  * The template as ECS would store it: RegisterTaskDefinition fills in values a template may leave out (a container's
@@ -42,8 +42,11 @@ export function asRegistered(template: TaskDefinitionTemplate): TaskDefinitionTe
   return out;
 }
 
-export function renderActivities(config: WorkerConfig, clients: AwsClients = awsClients()) {
-  const checkouts = sourceCheckouts(config);
+export function renderActivities(
+  config: WorkerConfig,
+  clients: AwsClients = awsClients(),
+  checkouts: SourceCheckouts = sourceCheckouts(config),
+) {
   const { observeService } = ecsActivities(config, clients);
   const { checkImageDigest } = ecrActivities(config, clients);
 

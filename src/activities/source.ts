@@ -51,6 +51,23 @@ export function sourceCheckouts(config: WorkerConfig) {
   const hasCommit = async (sha: string): Promise<boolean> =>
     (await git(['cat-file', '-e', `${sha}^{commit}`])).exitCode === 0;
 
+  /**
+   * One fetch at a time per manager: steps of many deploys (one manager serves the whole worker) that miss a commit at
+   * once wait for the fetch already under way, and fetch again only if it did not bring theirs.
+   */
+  let fetching: Promise<void> | undefined;
+  async function fetchShared(sha: string): Promise<void> {
+    while (fetching) {
+      await fetching.catch(() => undefined);
+      if (await hasCommit(sha)) return;
+    }
+    const own = fetchSource(sha).finally(() => {
+      if (fetching === own) fetching = undefined;
+    });
+    fetching = own;
+    await own;
+  }
+
   async function fetchSource(sha: string): Promise<void> {
     const init = await runCommand({ file: 'git', args: ['init', '--quiet', '--bare', mirror], inheritEnv: true });
     if (init.exitCode !== 0) throw new Error(`failed to create git mirror ${mirror}: ${describeFailure(init)}`);
@@ -70,7 +87,7 @@ export function sourceCheckouts(config: WorkerConfig) {
 
   /** Writes the tree of `sha` into a private directory next to `workspace`, then renames it into place. */
   async function materialize(sha: string, workspace: string): Promise<void> {
-    if (!(await hasCommit(sha))) await fetchSource(sha);
+    if (!(await hasCommit(sha))) await fetchShared(sha);
     if (!(await hasCommit(sha))) {
       throw ApplicationFailure.nonRetryable(
         `sha: commit ${sha} is not in the source repository ${repoShown}; push it or pass a commit that is`,
@@ -124,8 +141,10 @@ export function sourceCheckouts(config: WorkerConfig) {
   };
 }
 
-export function sourceActivities(config: WorkerConfig) {
-  const checkouts = sourceCheckouts(config);
+/** The checkout manager of a worker: one, shared by every step that needs a deploy's workspace. */
+export type SourceCheckouts = ReturnType<typeof sourceCheckouts>;
+
+export function sourceActivities(config: WorkerConfig, checkouts: SourceCheckouts = sourceCheckouts(config)) {
   return {
     /** A fresh checkout, and the build recipe it holds (the target's, or the default one when there is one). */
     checkout: async (input: CheckoutInput): Promise<CheckoutResult> => {
