@@ -56,6 +56,10 @@ function fastActivities(counter: Map<string, number>): DeployActivities {
       desiredCount: 2,
     }),
     verifyImage: async ({ sha }) => ({ reusable: false, imageRef: `bench:${sha}`, detail: 'bench' }),
+    checkImageDigest: async ({ repository, imageDigest }) => ({
+      imageRef: `bench/${repository}@${imageDigest}`,
+      imageDigest,
+    }),
     observeService: async ({ service }) => ({
       readAt: new Date().toISOString(),
       taskDefinitionArn: `${service}:2`,

@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto';
 import { activityInfo, log, metricMeter } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { NotifyConfig } from '../shared/config.js';
+import type { NotifyConfig } from '../worker/config.js';
 import { errorMessage } from '../shared/errors.js';
 import type { NotifyInput, NotifyResult } from '../shared/notify.js';
 import { webhookEvent, type WebhookEvent } from './notify-event.js';

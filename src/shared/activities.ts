@@ -6,6 +6,8 @@ import type {
   ApprovalPolicyInput,
   BuildInput,
   BuildResult,
+  CheckImageDigestInput,
+  CheckImageDigestResult,
   CheckoutInput,
   CheckoutResult,
   CheckRolloutInput,
@@ -50,6 +52,8 @@ export interface DeployActivities {
   discardImage(input: DiscardImageInput): Promise<DiscardImageResult>;
   /** Whether an earlier deploy's image of the SHA still holds its tested binary at the same digest. */
   verifyImage(input: VerifyImageInput): Promise<VerifyImageResult>;
+  /** Image mode: the digest is in the target's repository; refused (non-retryable) when it is not. */
+  checkImageDigest(input: CheckImageDigestInput): Promise<CheckImageDigestResult>;
   describeTarget(input: DescribeTargetInput): Promise<DescribeTargetResult>;
   /** What the service runs now: read once more before any ending. */
   observeService(input: ObserveServiceInput): Promise<ObservedService>;

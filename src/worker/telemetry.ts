@@ -5,7 +5,7 @@
  * activity, and every ECS request from here.
  */
 import { Runtime, type Logger } from '@temporalio/worker';
-import type { TelemetryConfig } from '../shared/config.js';
+import type { TelemetryConfig } from './config.js';
 import type { EcsCall } from '../activities/clients.js';
 import { jsonLogger } from './log.js';
 

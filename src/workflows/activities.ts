@@ -48,6 +48,7 @@ export const aws = proxyActivities<
     DeployActivities,
     | 'checkRepository'
     | 'verifyImage'
+    | 'checkImageDigest'
     | 'describeTarget'
     | 'observeService'
     | 'registerTaskDefinition'

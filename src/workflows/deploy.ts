@@ -17,7 +17,7 @@ import { pinnedImageRef } from '../shared/names.js';
 import { validateDeployInput } from '../shared/validate.js';
 import type { DeployError, DeployInput, DeployResult, DescribeTargetResult, RegisterResult } from '../shared/types.js';
 import { aws, watch } from './activities.js';
-import { obtainImage, type Image } from './artifact.js';
+import { checkGivenImage, obtainImage, type Image } from './artifact.js';
 import { Controls } from './controls.js';
 import { approveAtHook, awaitApproval, loadApprovalPolicy } from './approval.js';
 import { awaitLease, awaitPredecessors, claimService, notifyQueue, notifySuccessors } from './gates.js';
@@ -50,7 +50,7 @@ export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
   try {
     await scope.run(async () => {
       await claimService(input, controls);
-      const current = await readTarget(input, state, controls);
+      const { current, given } = await readTarget(input, state, controls);
       state.previousTaskDefinitionArn = current.taskDefinitionArn;
       if (current.observed) state.observed = current.observed;
       if (isAlreadyLive(input, current)) {
@@ -58,7 +58,7 @@ export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
         return;
       }
 
-      const image = await obtainImage({ input, state, done, deployId });
+      const image = await obtainImage({ input, state, done, deployId, given });
       const registered = await register(input, state, current, image, deployId);
       done.registeredArn = registered.taskDefinitionArn;
       done.registeredNew = registered.created || registered.taskDefinitionArn !== current.taskDefinitionArn;
@@ -154,12 +154,19 @@ export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
   });
 }
 
-/** Checks the cluster, service and repository, reads what the service runs now, and the approval policy. */
-async function readTarget(input: DeployInput, state: DeployState, controls: Controls): Promise<DescribeTargetResult> {
+/**
+ * Checks the cluster, service and repository, reads what the service runs now, and the approval policy; in image
+ * mode also finds the image, so a digest that is not there is refused before anything changes.
+ */
+async function readTarget(
+  input: DeployInput,
+  state: DeployState,
+  controls: Controls,
+): Promise<{ current: DescribeTargetResult; given: Image | undefined }> {
   const { target } = input;
   const where = `${target.cluster}/${target.service}`;
   return await state.run('validate', async () => {
-    const [described] = await Promise.all([
+    const [described, , , given] = await Promise.all([
       aws.describeTarget.executeWithOptions({ summary: `read ${where} from ECS` }, [
         { region: target.region, cluster: target.cluster, service: target.service, repository: target.repository },
       ]),
@@ -167,6 +174,7 @@ async function readTarget(input: DeployInput, state: DeployState, controls: Cont
         { region: target.region, repository: target.repository },
       ]),
       loadApprovalPolicy(state, controls.approvals),
+      checkGivenImage(input),
     ]);
     if (described.controller && described.controller !== 'ECS') {
       throw ApplicationFailure.nonRetryable(
@@ -176,7 +184,7 @@ async function readTarget(input: DeployInput, state: DeployState, controls: Cont
         ErrorType.invalidInput,
       );
     }
-    return described;
+    return { current: described, given };
   });
 }
 
@@ -188,6 +196,10 @@ function isAlreadyLive(input: DeployInput, current: DescribeTargetResult): boole
   const observed = current.observed;
   if (!observed?.stable) return false;
   if (input.rollbackTo) return observed.taskDefinitionArn === input.rollbackTo.taskDefinitionArn;
+  // Image mode names the image, not a build: live when the target's container already runs that digest.
+  if (input.imageDigest) {
+    return observed.images.some((i) => i.container === input.target.containerName && i.digest === input.imageDigest);
+  }
   return observed.sha === input.sha;
 }
 
@@ -223,6 +235,7 @@ async function register(
         ...(input.reuse?.taskDefinitionArn ? { reuseTaskDefinitionArn: input.reuse.taskDefinitionArn } : {}),
         currentTaskDefinitionArn: current.taskDefinitionArn,
         containerName: target.containerName,
+        ...(image.containers ? { containerNames: image.containers } : {}),
         imageRef: image.imageDigest ? pinnedImageRef(image.imageRef, image.imageDigest) : image.imageRef,
         sha,
         deployId,

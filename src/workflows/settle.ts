@@ -201,6 +201,7 @@ function finalResult(
   if (state.binarySha256) result.binarySha256 = state.binarySha256;
   if (state.input.queue) result.request = { seq: state.input.queue.seq, requestedAt: state.input.queue.requestedAt };
   if (state.serviceDeploymentArn) result.serviceDeploymentArn = state.serviceDeploymentArn;
+  if (state.recipe) result.recipe = state.recipe;
   if (failure) result.error = failure;
   if (controls.ended) {
     const { by, reason, at } = controls.ended;

@@ -16,6 +16,7 @@ import type {
   DeployStatus,
   FinalStatus,
   ObservedService,
+  RecipeSummary,
   Reused,
   RolloutSnapshot,
   StageName,
@@ -59,6 +60,8 @@ export class DeployState {
   binarySha256: string | undefined;
   /** The ECS service deployment the update created. */
   serviceDeploymentArn: string | undefined;
+  /** The recipe the image was built with (or its reused image was). */
+  recipe: RecipeSummary | undefined;
   /** The latest reading of what the service runs. */
   observed: ObservedService | undefined;
   readonly reused: Reused = {};

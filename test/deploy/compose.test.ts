@@ -31,7 +31,7 @@ beforeAll(async () => {
 
 /** Every environment variable the worker's code reads: `env.NAME` and `process.env.NAME` in what the worker loads. */
 async function variablesTheWorkerReads(): Promise<Set<string>> {
-  const files = ['src/worker.ts', 'src/shared/config.ts', 'src/shared/connection.ts'];
+  const files = ['src/worker.ts', 'src/worker/config.ts', 'src/client/connection.ts'];
   for (const f of await readdir(join(ROOT, 'src/activities'))) if (f.endsWith('.ts')) files.push(`src/activities/${f}`);
   const names = new Set<string>();
   for (const f of files) {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { WORKER_DEFAULTS, type WorkerConfig } from '../../src/shared/config.js';
+import { WORKER_DEFAULTS, type WorkerConfig } from '../../src/worker/config.js';
 import { ROOT } from './process.js';
 
 /**

@@ -125,6 +125,10 @@ export function fakeActivities(overrides: Partial<DeployActivities> = {}): Deplo
       imageRef: `127.0.0.1:5000/web:${sha}`,
       detail: `holds the tested binary at ${imageDigest}`,
     }),
+    checkImageDigest: async ({ repository, imageDigest }) => ({
+      imageRef: `127.0.0.1:5000/${repository}@${imageDigest}`,
+      imageDigest,
+    }),
     describeTarget: async () => ({
       serviceArn: 'arn:svc',
       taskDefinitionArn: running,

@@ -1,5 +1,5 @@
 /** The worker's settings: read once, refused with a line naming the variable when they are unsafe or malformed. */
-import { readWorkerConfig } from '../../src/shared/config.js';
+import { readWorkerConfig } from '../../src/worker/config.js';
 
 const base = { DEPLOY_SOURCE_REPO: '/srv/app.git' };
 

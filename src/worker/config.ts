@@ -2,7 +2,7 @@
  * The worker's own configuration, read once from its environment. It never travels in workflow input.
  * Defaults are written here and nowhere else.
  */
-import { ValidationError } from './validate.js';
+import { ValidationError } from '../shared/validate.js';
 
 export type ImageBuilder = 'auto' | 'docker' | 'buildah';
 
