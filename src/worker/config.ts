@@ -23,8 +23,9 @@ export interface SandboxConfig {
 }
 
 /**
- * Where the worker tells people about deploys (docs/production.md, "Operating the worker"). The URL and the secret stay
- * in the worker: a Slack webhook's URL is itself a credential, so neither enters workflow history, events or logs.
+ * Where the worker tells people about deploys (docs/production.md, "Notifications, logs, metrics and health"). The
+ * URL and the secret stay in the worker: a Slack webhook's URL is itself a credential, so neither enters workflow
+ * history, events or logs.
  */
 export interface NotifyConfig {
   /** DEPLOY_WEBHOOK_URL: events are POSTed here as JSON. */
