@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import type { DeployActivities } from '../src/shared/activities.js';
 import type { DeployInput } from '../src/shared/types.js';
+import { notifyActivities } from '../src/activities/notify.js';
 import { identityActivities } from '../src/activities/identity.js';
 import { parseApprovalConfig } from '../src/shared/approval-config.js';
 import { startDevServer, workflowBundle } from '../test/support/temporal.js';
@@ -98,6 +99,8 @@ function fastActivities(counter: Map<string, number>): DeployActivities {
     deregisterTaskDefinition: async () => undefined,
     // The worker's real policy code, with its built-in defaults: no approval unless asked.
     ...identityActivities(parseApprovalConfig({})),
+    // No webhook: the real activity, which sends nothing.
+    ...notifyActivities({ uiUrl: 'http://localhost:8233' }),
   };
   return Object.fromEntries(
     Object.entries(acts).map(([name, fn]) => [

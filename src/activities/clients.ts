@@ -1,7 +1,7 @@
 /** One AWS client per service and region, made once in the worker and shared by every activity. */
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { AWS_CLIENT_RETRY } from './aws-errors.js';
+import { AWS_CLIENT_RETRY, awsErrorName, isThrottling } from './aws-errors.js';
 import { ecsReader, type EcsReader } from './ecs-reader.js';
 
 export interface AwsClients {
@@ -15,10 +15,16 @@ export interface AwsClients {
 /** ECS's read budget is shared by the whole account; this worker takes at most this many reads a second by default. */
 export const DEFAULT_ECS_READS_PER_SECOND = 10;
 
+/** One request to ECS, as sent: a retry by the SDK is another call. */
+export interface EcsCall {
+  operation: string;
+  region: string;
+  /** `ok`, `throttled`, or the error's name (`ServiceNotFoundException`, `ECONNREFUSED`). */
+  outcome: string;
+}
+
 /** The SDK reads AWS_ENDPOINT_URL and the credentials from the environment. */
-export function awsClients(
-  opts: { ecsReadsPerSecond?: number; onCall?: (op: string, region: string) => void } = {},
-): AwsClients {
+export function awsClients(opts: { ecsReadsPerSecond?: number; onEcsCall?: (call: EcsCall) => void } = {}): AwsClients {
   const ecs = new Map<string, ECSClient>();
   const ecr = new Map<string, ECRClient>();
   const cached = <C>(map: Map<string, C>, region: string, make: () => C): C => {
@@ -30,14 +36,14 @@ export function awsClients(
     return client;
   };
   const ecsFor = (region: string): ECSClient =>
-    cached(ecs, region, () => new ECSClient({ region, ...AWS_CLIENT_RETRY }));
+    cached(ecs, region, () => {
+      const client = new ECSClient({ region, ...AWS_CLIENT_RETRY });
+      if (opts.onEcsCall) countCalls(client, region, opts.onEcsCall);
+      return client;
+    });
   return {
     ecs: ecsFor,
-    reader: ecsReader({
-      client: ecsFor,
-      readsPerSecond: opts.ecsReadsPerSecond ?? DEFAULT_ECS_READS_PER_SECOND,
-      ...(opts.onCall ? { onCall: opts.onCall } : {}),
-    }),
+    reader: ecsReader({ client: ecsFor, readsPerSecond: opts.ecsReadsPerSecond ?? DEFAULT_ECS_READS_PER_SECOND }),
     ecr: (region) => cached(ecr, region, () => new ECRClient({ region, ...AWS_CLIENT_RETRY })),
     destroy() {
       for (const client of [...ecs.values(), ...ecr.values()]) client.destroy();
@@ -45,4 +51,25 @@ export function awsClients(
       ecr.clear();
     },
   };
+}
+
+/**
+ * Reports every request the client sends, the reader's and every activity's alike. Placed inside the SDK's retries, so
+ * each attempt counts: that is what ECS's rate limits count.
+ */
+function countCalls(client: ECSClient, region: string, onCall: (call: EcsCall) => void): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const operation = (context.commandName ?? 'unknown').replace(/Command$/, '');
+      try {
+        const out = await next(args);
+        onCall({ operation, region, outcome: 'ok' });
+        return out;
+      } catch (err) {
+        onCall({ operation, region, outcome: isThrottling(err) ? 'throttled' : (awsErrorName(err) ?? 'error') });
+        throw err;
+      }
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'countEcsCalls' },
+  );
 }

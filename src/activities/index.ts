@@ -10,6 +10,7 @@ import { watchActivities } from './ecs-watch.js';
 import { goActivities } from './go.js';
 import { identityActivities } from './identity.js';
 import { imageActivities } from './image.js';
+import { notifyActivities } from './notify.js';
 import { renderActivities } from './render.js';
 import { sourceActivities, sourceCheckouts } from './source.js';
 
@@ -29,5 +30,6 @@ export function createActivities(
     ...watchActivities(clients),
     ...identityActivities(approval),
     ...renderActivities(config, clients, checkouts),
+    ...notifyActivities({ ...(config.notify ? { notify: config.notify } : {}), uiUrl: config.uiUrl }),
   };
 }

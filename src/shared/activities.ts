@@ -39,6 +39,7 @@ import type {
   ServiceApprovalPolicy,
   VerifyIdentityInput,
 } from './types.js';
+import type { NotifyInput, NotifyResult } from './notify.js';
 
 export interface DeployActivities {
   checkout(input: CheckoutInput): Promise<CheckoutResult>;
@@ -73,4 +74,6 @@ export interface DeployActivities {
   approvalPolicy(input: ApprovalPolicyInput): Promise<ServiceApprovalPolicy>;
   /** Verifies an OIDC ID token against the trusted issuer's keys; returns the identity, or why it was refused. */
   verifyIdentity(input: VerifyIdentityInput): Promise<IdentityCheck>;
+  /** Tells the worker's webhook that a deploy awaits approval or has ended; a no-op without a webhook. */
+  notify(input: NotifyInput): Promise<NotifyResult>;
 }

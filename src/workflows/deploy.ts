@@ -24,6 +24,8 @@ import { awaitLease, awaitPredecessors, claimService, notifyQueue, notifySuccess
 import { DEFAULTS, revision } from './common.js';
 import { type Progress, rejectInput, settle, toDeployError } from './settle.js';
 import { DeployState } from './state.js';
+import { Notifier } from './notify.js';
+import { countOutcome } from './metrics.js';
 import { waitStable } from './wait-stable.js';
 
 export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
@@ -39,6 +41,7 @@ export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
   const options = { ...DEFAULTS, ...input.options };
   const deployId = `${info.workflowId}.${info.runId.slice(0, 8)}`;
   const state = new DeployState(input, true);
+  const notifier = new Notifier(state);
   const scope = new CancellationScope();
   const controls = new Controls(state, scope);
   const done: Progress = { registeredNew: false, serviceTouched: false };
@@ -132,10 +135,21 @@ export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
 
   // Temporal's own cancellation leaves the root scope cancelled: nothing after this point may be interrupted.
   return await CancellationScope.nonCancellable(async () => {
-    const result = await settle(state, controls, done, failure);
+    let result: DeployResult;
+    try {
+      result = await settle(state, controls, done, failure);
+    } catch (err) {
+      // The run fails loudly without a result: whoever follows the webhook hears it first.
+      countOutcome('rollback_failed', input);
+      notifier.rollbackFailed(err);
+      await notifier.settled();
+      throw err;
+    }
     await condition(allHandlersFinished);
     await notifySuccessors(controls);
     await notifyQueue(state, result);
+    // Only the server's acceptance of the notices, never their delivery: a dead webhook cannot hold the result.
+    await notifier.settled();
     return result;
   });
 }

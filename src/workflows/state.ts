@@ -4,6 +4,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import { SEARCH_ATTRIBUTES } from '../shared/names.js';
 import { milestone, rolloutPhase } from '../shared/rollout.js';
+import { countOutcome, recordStage } from './metrics.js';
 
 /** Milestones kept for people following a deploy; a rollback of a long linear rollout has a few dozen. */
 const MAX_ROLLOUT_STEPS = 100;
@@ -13,6 +14,7 @@ import type {
   DeployProgress,
   DeployResult,
   DeployStatus,
+  FinalStatus,
   ObservedService,
   RecipeSummary,
   Reused,
@@ -68,6 +70,8 @@ export class DeployState {
   result: DeployResult | undefined;
   /** How a person approves this deploy, for the UI (set by the controls, which know the rules). */
   howToApprove: () => string = () => 'send the `approve` signal `{"by": "you"}`';
+  /** Told of every change of status (the webhook's notifier listens). */
+  onStatus: ((status: DeployStatus) => void) | undefined;
 
   constructor(
     readonly input: DeployInput,
@@ -117,6 +121,8 @@ export class DeployState {
       upsertSearchAttributes(this.stage ? [...pairs, { key: saStage, value: this.stage }] : pairs);
     }
     this.publish();
+    if (this.result && status === this.result.status) countOutcome(status as FinalStatus, this.input);
+    this.onStatus?.(status);
   }
 
   setRollout(snapshot: RolloutSnapshot): void {
@@ -154,6 +160,7 @@ export class DeployState {
   private finish(record: StageRecord, status: StageStatus, started: number): void {
     record.status = status;
     record.durationMs = Date.now() - started;
+    recordStage(record.name, status, record.durationMs);
     this.publish();
   }
 

@@ -51,6 +51,8 @@ beforeAll(async () => {
     maxActivities: WORKER_DEFAULTS.maxActivities,
     maxWatches: WORKER_DEFAULTS.maxWatches,
     ecsReadsPerSecond: WORKER_DEFAULTS.ecsReadsPerSecond,
+    uiUrl: WORKER_DEFAULTS.uiUrl,
+    telemetry: { logLevel: WORKER_DEFAULTS.logLevel },
     taskQueue: 'test',
   };
   workspace = join(workDir, 'workspaces', deployId);

@@ -49,6 +49,8 @@ beforeAll(async () => {
     maxActivities: WORKER_DEFAULTS.maxActivities,
     maxWatches: WORKER_DEFAULTS.maxWatches,
     ecsReadsPerSecond: WORKER_DEFAULTS.ecsReadsPerSecond,
+    uiUrl: WORKER_DEFAULTS.uiUrl,
+    telemetry: { logLevel: WORKER_DEFAULTS.logLevel },
     taskQueue: 't',
   };
 });

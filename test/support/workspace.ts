@@ -31,6 +31,8 @@ export function testConfig(overrides: Partial<WorkerConfig> = {}): WorkerConfig 
     maxActivities: WORKER_DEFAULTS.maxActivities,
     maxWatches: WORKER_DEFAULTS.maxWatches,
     ecsReadsPerSecond: WORKER_DEFAULTS.ecsReadsPerSecond,
+    uiUrl: WORKER_DEFAULTS.uiUrl,
+    telemetry: { logLevel: WORKER_DEFAULTS.logLevel },
     ...overrides,
   };
 }

@@ -10,6 +10,8 @@ import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
 import { fakeActivities, fakeToken, input } from './fakes.js';
 import { SD, pausingService } from './fake-hooks.js';
 import { startDeploy, waitForProgress, withWorker } from './harness.js';
+import { notifyActivities } from '../../src/activities/notify.js';
+import { startReceiver } from '../support/webhook.js';
 
 let env: TestWorkflowEnvironment;
 
@@ -52,6 +54,35 @@ describe('approval at a PAUSE lifecycle hook', () => {
       { region: 'us-east-1', serviceDeploymentArn: SD, hookId: 'hook-1' },
     ]);
     expect(acts.count('stopRollout')).toBe(0);
+  });
+
+  test('the webhook hears that the deploy waits at the hook, with its stage, expiry and approve command, then that it succeeded', async () => {
+    const receiver = await startReceiver();
+    try {
+      const { notify } = notifyActivities({ notify: { url: receiver.url }, uiUrl: 'http://ui.test' });
+      const acts = fakeActivities({ ...pausingService(), notify });
+      const workflowId = await withWorker(env, acts, async (tq) => {
+        const handle = await startDeploy(env, tq, input({ options }));
+        await waitForProgress(handle, atHook);
+        const [waiting] = await receiver.waitFor(1);
+        expect(waiting?.event.approval).toMatchObject({
+          point: 'lifecycle_hook',
+          hookStage: 'POST_TEST_TRAFFIC_SHIFT',
+          timeoutAction: 'ROLLBACK',
+        });
+        expect(waiting?.event.text).toMatch(
+          /awaits approval at the ECS lifecycle hook POST_TEST_TRAFFIC_SHIFT; ECS applies ROLLBACK at \d{4}-/,
+        );
+        await handle.signal(approveSignal, { token: fakeToken('bob'), comment: 'fine' });
+        expect((await handle.result()).status).toBe('succeeded');
+        await receiver.waitFor(2);
+        return handle.workflowId;
+      });
+      expect(receiver.received.map((r) => r.event.event)).toEqual(['awaiting_approval', 'succeeded']);
+      expect(receiver.received[0]?.event.approveCommand).toBe(`deployctl approve ${workflowId}`);
+    } finally {
+      await receiver.stop();
+    }
   });
 
   test('a rejection at the hook answers ROLLBACK there and the deploy ends rolled_back, at stage approval', async () => {

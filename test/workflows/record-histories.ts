@@ -241,6 +241,24 @@ const WITH_WATCH: Record<string, Scenario> = {
   },
 };
 
+/** Deploys that tell the worker's webhook (the notify patch): waiting for approval, then how they ended. */
+const WITH_NOTIFY: Record<string, Scenario> = {
+  notified: {
+    activities: {
+      approvalPolicy: async () =>
+        policy({ source: 'service', requireApproval: true, identity: 'namespace', approvers: ['bob'] }),
+      notify: async ({ event }) => ({ delivered: true, detail: `the receiver took the ${event} event` }),
+    },
+    async run(env, tq) {
+      const h = await startDeploy(env, tq, input(), 'replay-notified');
+      await waitForProgress(h, statusIs('awaiting_approval'));
+      await h.signal(approveSignal, { by: 'bob', comment: 'replay fixture' });
+      await h.result();
+      return { notified: h };
+    },
+  },
+};
+
 /** The queue itself needs update-with-start, so it is recorded on a real dev server: two deploys and a rollback. */
 async function recordQueue(): Promise<void> {
   const server = await startDevServer();
@@ -308,7 +326,9 @@ async function main(names: string[]): Promise<void> {
   } finally {
     await env.teardown();
   }
-  for (const [name, scenario] of Object.entries(WITH_WATCH)) {
+  // A server of its own for each: after a wait at a hook, or a deploy's last notice (an abandoned child), the
+  // time-skipping server may hold its clock.
+  for (const [name, scenario] of Object.entries({ ...WITH_WATCH, ...WITH_NOTIFY })) {
     if (!wanted(name)) continue;
     const own = await timeSkippingEnv();
     try {
