@@ -17,7 +17,7 @@ import { watchActivities } from '../src/activities/ecs-watch.js';
 import { identityActivities } from '../src/activities/identity.js';
 import type { DeployActivities } from '../src/shared/activities.js';
 import { parseApprovalConfig } from '../src/shared/approval-config.js';
-import { readWorkerConfig } from '../src/shared/config.js';
+import { readWorkerConfig } from '../src/worker/config.js';
 import { createDeployWorkers } from '../src/workers.js';
 
 type OffEcs = Pick<
@@ -30,6 +30,8 @@ type OffEcs = Pick<
   | 'packageImage'
   | 'discardImage'
   | 'verifyImage'
+  | 'checkImageDigest'
+  | 'notify'
 >;
 
 const REGISTRY = '127.0.0.1:5000';
@@ -53,6 +55,11 @@ const offEcs: OffEcs = {
     imageRef: `${REGISTRY}/${repository}:${sha}`,
     detail: 'bench: never reused',
   }),
+  checkImageDigest: async ({ repository, imageDigest }) => ({
+    imageRef: `${REGISTRY}/${repository}@${imageDigest}`,
+    imageDigest,
+  }),
+  notify: async () => ({ delivered: false, detail: 'bench: no webhook' }),
 };
 
 async function main(): Promise<void> {
@@ -64,7 +71,7 @@ async function main(): Promise<void> {
   const readerCalls: Record<string, number> = {};
   const clients = awsClients({
     ecsReadsPerSecond: config.ecsReadsPerSecond,
-    onCall: (op) => void (readerCalls[op] = (readerCalls[op] ?? 0) + 1),
+    onBatchedRead: (op) => void (readerCalls[op] = (readerCalls[op] ?? 0) + 1),
   });
   const activities: DeployActivities = {
     ...offEcs,

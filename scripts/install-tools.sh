@@ -23,7 +23,7 @@ if [ "${#apt_pkgs[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}" >/dev/null
 fi
 
-# The sandbox's users (src/shared/config.ts has the names): one runs Go builds and tests and owns the Go caches, the
+# The sandbox's users (src/worker/config.ts has the names): one runs Go builds and tests and owns the Go caches, the
 # other runs rootless buildah, whose Dockerfile RUN steps use its subordinate ids. Neither can log in.
 add_user() {
   id -u "$1" >/dev/null 2>&1 && return 0

@@ -1,10 +1,10 @@
 /**
  * The worker process polls two task queues. The deploy queue runs workflows and the activities that do work
- * (checkouts, builds, tests, pushes, AWS calls), a few at a time. Its watch queue runs only watchRollout: long,
- * light activities that wait on ECS through the shared reader, so a thousand rollouts can be followed at once
- * without taking the slots builds need.
+ * (checkouts, builds, tests, pushes, AWS calls), a few at a time. Its watch queue runs only light activities:
+ * watchRollout, long waits on ECS through the shared reader, so a thousand rollouts can be followed at once without
+ * taking the slots builds need; and notify, so a webhook's news never queues behind a build.
  */
-import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkerOptions, type WorkerStatus } from '@temporalio/worker';
 import type { DeployActivities } from './shared/activities.js';
 import { watchQueue } from './shared/names.js';
 
@@ -32,6 +32,8 @@ export interface DeployWorkers {
   run(): Promise<void>;
   /** Runs both while `work` runs, then shuts them down and returns its result. */
   runUntil<T>(work: Promise<T>): Promise<T>;
+  /** What each worker is doing now, for the health endpoint. */
+  status(): { deploys: WorkerStatus; watches: WorkerStatus };
 }
 
 export const DEFAULT_MAX_ACTIVITIES = 20;
@@ -58,6 +60,7 @@ export async function createDeployWorkers(opts: DeployWorkersOptions): Promise<D
     taskQueue: watchQueue(opts.taskQueue),
     activities: {
       watchRollout: (input: Parameters<DeployActivities['watchRollout']>[0]) => opts.activities.watchRollout(input),
+      notify: (input: Parameters<DeployActivities['notify']>[0]) => opts.activities.notify(input),
     },
     maxConcurrentActivityTaskExecutions: opts.maxWatches ?? DEFAULT_MAX_WATCHES,
   });
@@ -74,6 +77,7 @@ export async function createDeployWorkers(opts: DeployWorkersOptions): Promise<D
   };
   return {
     run,
+    status: () => ({ deploys: deploys.getStatus(), watches: watches.getStatus() }),
     async runUntil<T>(work: Promise<T>): Promise<T> {
       const running = run();
       try {

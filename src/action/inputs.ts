@@ -2,9 +2,9 @@
  * The Action's inputs (action.yml), read and validated once into what a deploy needs. Each error names the input
  * to fix. The Temporal certificate and key arrive as PEM text (repository secrets), not as paths.
  */
-import { readConnectionSettings, type ConnectionSettings } from '../shared/connection.js';
+import { readConnectionSettings, type ConnectionSettings } from '../client/connection.js';
 import type { DeployOptions, DeployTarget } from '../shared/types.js';
-import { ValidationError, validateOptions, validateSha } from '../shared/validate.js';
+import { ValidationError, validateDigest, validateOptions, validateSha } from '../shared/validate.js';
 import { parseDuration } from '../shared/duration.js';
 import { parseBoolean, readTarget, splitList, type TargetField, type TargetSources } from '../cli/env.js';
 import { DEFAULT_UI_URL, type UiSettings } from '../cli/output.js';
@@ -14,6 +14,8 @@ export type ReadInput = (name: string) => string;
 
 export interface ActionInputs {
   sha: string;
+  /** Image mode: deploy this digest, built elsewhere, instead of building the SHA. */
+  imageDigest?: string;
   target: DeployTarget;
   options: DeployOptions;
   settings: ConnectionSettings;
@@ -32,6 +34,7 @@ const TARGET_INPUT: Record<TargetField, string> = {
   repository: 'repository',
   containerName: 'container-name',
   taskDefinitionPath: 'task-definition',
+  recipePath: 'recipe',
 };
 
 /** The connection variables readConnectionSettings reads, and the inputs that feed them. */
@@ -53,8 +56,10 @@ export function readActionInputs(input: ReadInput, env: Record<string, string | 
     sources[field] = { value: input(name).trim(), from: name, unsetHint: `set the ${name} input` };
   }
   const settings = readConnection(input);
+  const digest = input('image-digest').trim();
   return {
     sha,
+    ...(digest ? { imageDigest: validateDigest(digest, 'image-digest') } : {}),
     target: readTarget(sources),
     options: readOptions(input),
     settings,

@@ -54,7 +54,7 @@ async function run(outputs: Outputs): Promise<number> {
   for (const name of SECRET_INPUTS) addSecret(core.getInput(name));
   secrets.push(...secretValues(process.env));
   const inputs = readActionInputs((name) => core.getInput(name), process.env);
-  const { sha, target, ui } = inputs;
+  const { sha, imageDigest, target, ui } = inputs;
   const where = `${target.cluster}/${target.service}`;
   const who = await requester({ ...process.env, DEPLOY_OIDC_AUDIENCE: inputs.oidcAudience ?? '' }, () =>
     core.notice("no ID token sent as the requester: set the oidc-audience input to the worker's DEPLOY_OIDC_AUDIENCE"),
@@ -64,7 +64,7 @@ async function run(outputs: Outputs): Promise<number> {
   const started = await requestAndReport({
     client,
     taskQueue: inputs.settings.taskQueue,
-    request: { kind: 'deploy', sha, target, options: inputs.options, ...who },
+    request: { kind: 'deploy', sha, ...(imageDigest ? { imageDigest } : {}), target, options: inputs.options, ...who },
     ui,
     log: core.info,
   });

@@ -81,7 +81,8 @@ export function notFound(field: string, message: string): ApplicationFailure {
   });
 }
 
-function isThrottling(err: unknown): boolean {
+/** Throttling by any of the names AWS services give it. */
+export function isThrottling(err: unknown): boolean {
   const name = awsErrorName(err) ?? '';
   // Some services answer throttling as a 400 ClientException with "Rate exceeded".
   return /Throttl|TooManyRequests|RequestLimitExceeded/.test(name) || /Rate exceeded/i.test(errorMessage(err));

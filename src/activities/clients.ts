@@ -1,7 +1,7 @@
 /** One AWS client per service and region, made once in the worker and shared by every activity. */
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { AWS_CLIENT_RETRY } from './aws-errors.js';
+import { AWS_CLIENT_RETRY, awsErrorName, isThrottling } from './aws-errors.js';
 import { ecsReader, type EcsReader } from './ecs-reader.js';
 
 export interface AwsClients {
@@ -15,9 +15,23 @@ export interface AwsClients {
 /** ECS's read budget is shared by the whole account; this worker takes at most this many reads a second by default. */
 export const DEFAULT_ECS_READS_PER_SECOND = 10;
 
+/** One request to ECS, as sent: a retry by the SDK is another call. */
+export interface EcsCall {
+  operation: string;
+  region: string;
+  /** `ok`, `throttled`, or the error's name (`ServiceNotFoundException`, `ECONNREFUSED`). */
+  outcome: string;
+}
+
 /** The SDK reads AWS_ENDPOINT_URL and the credentials from the environment. */
 export function awsClients(
-  opts: { ecsReadsPerSecond?: number; onCall?: (op: string, region: string) => void } = {},
+  opts: {
+    ecsReadsPerSecond?: number;
+    /** Every request to ECS (metrics). */
+    onEcsCall?: (call: EcsCall) => void;
+    /** Each batched read of the shared reader (the bench counts them). */
+    onBatchedRead?: (operation: string, region: string) => void;
+  } = {},
 ): AwsClients {
   const ecs = new Map<string, ECSClient>();
   const ecr = new Map<string, ECRClient>();
@@ -29,16 +43,21 @@ export function awsClients(
     }
     return client;
   };
+  const counted = (client: ECSClient, region: string): ECSClient => {
+    if (opts.onEcsCall) countCalls(client, region, opts.onEcsCall);
+    return client;
+  };
   // The reader spends its own tokens, one per batched call; its client must not spend another.
   const readerClients = new Map<string, ECSClient>();
   const reader = ecsReader({
-    client: (region) => cached(readerClients, region, () => new ECSClient({ region, ...AWS_CLIENT_RETRY })),
+    client: (region) =>
+      cached(readerClients, region, () => counted(new ECSClient({ region, ...AWS_CLIENT_RETRY }), region)),
     readsPerSecond: opts.ecsReadsPerSecond ?? DEFAULT_ECS_READS_PER_SECOND,
-    ...(opts.onCall ? { onCall: opts.onCall } : {}),
+    ...(opts.onBatchedRead ? { onCall: opts.onBatchedRead } : {}),
   });
   const ecsFor = (region: string): ECSClient =>
     cached(ecs, region, () => {
-      const client = new ECSClient({ region, ...AWS_CLIENT_RETRY });
+      const client = counted(new ECSClient({ region, ...AWS_CLIENT_RETRY }), region);
       spendBudgetOnReads(client, () => reader.budget(region));
       return client;
     });
@@ -70,5 +89,26 @@ function spendBudgetOnReads(client: ECSClient, take: () => Promise<void>): void 
       return await next(args);
     },
     { step: 'finalizeRequest', priority: 'low', name: 'ecsReadBudget' },
+  );
+}
+
+/**
+ * Reports every request the client sends, the reader's and every activity's alike. Placed inside the SDK's retries, so
+ * each attempt counts: that is what ECS's rate limits count.
+ */
+function countCalls(client: ECSClient, region: string, onCall: (call: EcsCall) => void): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const operation = (context.commandName ?? 'unknown').replace(/Command$/, '');
+      try {
+        const out = await next(args);
+        onCall({ operation, region, outcome: 'ok' });
+        return out;
+      } catch (err) {
+        onCall({ operation, region, outcome: isThrottling(err) ? 'throttled' : (awsErrorName(err) ?? 'error') });
+        throw err;
+      }
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'countEcsCalls' },
   );
 }

@@ -3,14 +3,21 @@
  * activity result, or it would be written into workflow history).
  */
 import { DescribeRepositoriesCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
-import type { WorkerConfig } from '../shared/config.js';
+import type { WorkerConfig } from '../worker/config.js';
 import { LABEL_BINARY_SHA256 } from '../shared/names.js';
-import type { VerifyImageInput, VerifyImageResult } from '../shared/types.js';
-import { validateRegion, validateSha } from '../shared/validate.js';
+import { ApplicationFailure } from '@temporalio/activity';
+import { ErrorType } from '../shared/errors.js';
+import type {
+  CheckImageDigestInput,
+  CheckImageDigestResult,
+  VerifyImageInput,
+  VerifyImageResult,
+} from '../shared/types.js';
+import { validateDigest, validateName, validateRegion, validateSha } from '../shared/validate.js';
 import { AWS_CLIENT_RETRY, awsFailure, isAwsError, notFound } from './aws-errors.js';
 import { awsClients, type AwsClients } from './clients.js';
 import { checked } from './input.js';
-import { readImage } from './registry-api.js';
+import { findManifest, readImage } from './registry-api.js';
 
 export interface RegistryAuth {
   /** Registry host (and port), without a scheme, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com. */
@@ -96,6 +103,33 @@ export function ecrActivities(config: WorkerConfig, clients: AwsClients = awsCli
         };
       }
       return { reusable: true, imageRef, detail: `${imageRef}@${found.digest} holds the tested binary` };
+    },
+
+    /**
+     * Image mode: the image must already be in the target's repository, found by its digest through the registry's
+     * own API (the one ECS pulls from). Missing is an answer no retry changes.
+     */
+    checkImageDigest: async (input: CheckImageDigestInput): Promise<CheckImageDigestResult> => {
+      const region = checked(() => validateRegion(input.region));
+      const repository = checked(() => validateName('repository', input.repository, 'repository'));
+      const imageDigest = checked(() => validateDigest(input.imageDigest, 'imageDigest'));
+      const auth = await getRegistryAuth({ region, ecr: client(region) });
+      const registry = config.registry ?? auth.registry;
+      const where = `${registry}/${repository}`;
+      const found = await findManifest({
+        auth,
+        registry,
+        repository,
+        tag: imageDigest,
+        insecure: config.registryInsecure,
+      });
+      if (found === undefined) {
+        throw ApplicationFailure.nonRetryable(
+          `invalid imageDigest: ${imageDigest} is not in ${where}; push the image there first, or fix --image-digest`,
+          ErrorType.notFound,
+        );
+      }
+      return { imageRef: `${where}@${imageDigest}`, imageDigest };
     },
 
     checkRepository: async (input: CheckRepositoryInput): Promise<CheckRepositoryResult> => {

@@ -12,7 +12,7 @@ import {
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
 import { log } from '@temporalio/activity';
-import type { WorkerConfig } from '../shared/config.js';
+import type { WorkerConfig } from '../worker/config.js';
 import { errorMessage } from '../shared/errors.js';
 import { TAG_DEPLOY_ID, TAG_SHA, TAG_TEMPLATE } from '../shared/names.js';
 import type { DeregisterInput, RegisterInput, RegisterResult, RestoreRevisionInput } from '../shared/types.js';
@@ -25,16 +25,19 @@ import {
   templateHash,
   toTemplate,
   validateFargateSize,
-  withImage,
+  withImageIn,
   type TaskDefinitionTemplate,
 } from './ecs-taskdef.js';
-import { sourceCheckouts } from './source.js';
+import { sourceCheckouts, type SourceCheckouts } from './source.js';
 
 /** Revisions a retry looks through for the one it registered before; it registered moments ago. */
 const RECENT_REVISIONS = 10;
 
-export function taskDefinitionActivities(config: WorkerConfig, clients: AwsClients = awsClients()) {
-  const checkouts = sourceCheckouts(config);
+export function taskDefinitionActivities(
+  config: WorkerConfig,
+  clients: AwsClients = awsClients(),
+  checkouts: SourceCheckouts = sourceCheckouts(config),
+) {
   const ecsFor = (region: string) => clients.ecs(region);
 
   async function describe(region: string, arn: string): Promise<{ definition: TaskDefinition; tags: Tag[] }> {
@@ -127,7 +130,7 @@ export function taskDefinitionActivities(config: WorkerConfig, clients: AwsClien
         const base = input.taskDefinitionPath
           ? await loadTemplate(await checkouts.ensure(input), input.taskDefinitionPath)
           : toTemplate(current);
-        template = withImage(base, input.containerName, input.imageRef);
+        template = withImageIn(base, input, input.imageRef);
         validateFargateSize(template);
       } catch (err) {
         if (err instanceof ValidationError) throw invalidInput(action, err);

@@ -95,6 +95,16 @@ export function withImage(
   return next;
 }
 
+/** The target's container and the recipe's others, each given `image`; a name twice is set once. */
+export function withImageIn(
+  template: TaskDefinitionTemplate,
+  names: { containerName: string; containerNames?: string[] | undefined },
+  image: string,
+): TaskDefinitionTemplate {
+  const all = new Set([names.containerName, ...(names.containerNames ?? [])]);
+  return [...all].reduce((t, name) => withImage(t, name, image), template);
+}
+
 function steps(from: number, to: number, step: number): number[] {
   const out: number[] = [];
   for (let v = from; v <= to; v += step) out.push(v);

@@ -27,6 +27,28 @@ import { awsErrorName, awsFailure, isAwsError, notFound } from './aws-errors.js'
 import type { AwsClients } from './clients.js';
 import { eventViews, interpretRollout, interpretServiceDeployment, stoppedTaskViews } from './rollout.js';
 
+/** The longest a watch goes without a heartbeat: well inside the 10 s heartbeat timeout the workflow gives it. */
+export const BEAT_EVERY_MS = 4_000;
+
+/**
+ * Sleeps `ms`, heartbeating (with the latest reading, when there is one) at least every `everyMs`: a poll interval of
+ * up to a minute must not look like a dead worker. Rejects at once when the activity is cancelled.
+ */
+export async function sleepBeating(
+  ctx: { sleep(ms: number): Promise<void>; heartbeat(details?: unknown): void },
+  ms: number,
+  details?: unknown,
+  everyMs = BEAT_EVERY_MS,
+): Promise<void> {
+  let left = ms;
+  while (left > 0) {
+    const step = Math.min(left, everyMs);
+    await ctx.sleep(step);
+    left -= step;
+    if (left > 0) ctx.heartbeat(details);
+  }
+}
+
 /** Errors a read may meet and shrug off: the next read, a second later, will likely pass. */
 const PASSING =
   /Throttl|TooManyRequests|RequestLimitExceeded|ServerException|ServiceUnavailable|InternalFailure|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|TimeoutError/;
@@ -115,7 +137,7 @@ export function watchActivities(clients: AwsClients) {
       const returnBy = Date.parse(input.returnBy);
       const key = input.serviceDeploymentArn ?? `${input.region}/${input.cluster}/${input.service}`;
       const early = (lastRead.get(key) ?? 0) + input.pollIntervalMs - Date.now();
-      if (early > 0) await ctx.sleep(Math.min(early, Math.max(returnBy - Date.now(), 0)));
+      if (early > 0) await sleepBeating(ctx, Math.min(early, Math.max(returnBy - Date.now(), 0)));
       let last: RolloutSnapshot | undefined;
       for (;;) {
         try {
@@ -139,7 +161,7 @@ export function watchActivities(clients: AwsClients) {
         const left = returnBy - Date.now();
         if (left <= 0 && last) return last;
         if (left <= -input.pollIntervalMs) throw new Error(`could not read the rollout of ${input.service} in time`);
-        await ctx.sleep(Math.max(Math.min(input.pollIntervalMs, left), 50));
+        await sleepBeating(ctx, Math.max(Math.min(input.pollIntervalMs, left), 50), last);
       }
     },
 

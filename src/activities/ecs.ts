@@ -10,7 +10,7 @@ import {
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
 import { log } from '@temporalio/activity';
-import type { WorkerConfig } from '../shared/config.js';
+import type { WorkerConfig } from '../worker/config.js';
 import { errorMessage } from '../shared/errors.js';
 import type {
   CheckRolloutInput,
@@ -26,6 +26,7 @@ import type {
 import { awsFailure, isAwsError, notFound } from './aws-errors.js';
 import { awsClients, type AwsClients } from './clients.js';
 import { taskDefinitionActivities } from './ecs-register.js';
+import { sourceCheckouts, type SourceCheckouts } from './source.js';
 import { observedService } from './observe.js';
 import { interpretRollout, stoppedTaskViews } from './rollout.js';
 
@@ -35,7 +36,11 @@ interface ServiceRef {
   service: string;
 }
 
-export function ecsActivities(config: WorkerConfig, clients: AwsClients = awsClients()) {
+export function ecsActivities(
+  config: WorkerConfig,
+  clients: AwsClients = awsClients(),
+  checkouts: SourceCheckouts = sourceCheckouts(config),
+) {
   const ecsFor = (region: string) => clients.ecs(region);
 
   async function readService(ref: ServiceRef): Promise<Service> {
@@ -128,7 +133,7 @@ export function ecsActivities(config: WorkerConfig, clients: AwsClients = awsCli
   }
 
   return {
-    ...taskDefinitionActivities(config, clients),
+    ...taskDefinitionActivities(config, clients, checkouts),
 
     /** Checks that the cluster and service exist, and reads what the service runs now. */
     describeTarget: async (input: DescribeTargetInput): Promise<DescribeTargetResult> => {

@@ -2,14 +2,17 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { WorkerConfig } from '../shared/config.js';
+import type { WorkerConfig } from '../worker/config.js';
 import { ErrorType } from '../shared/errors.js';
 import type { BuildInput, BuildResult, TestInput, TestResult } from '../shared/types.js';
 import { carried, describeFailure, withHeartbeat, type CommandOutput } from './command.js';
 import { formatFailures, hasFailures, parseGoTestEvents } from './go-test-report.js';
+import { checked } from './input.js';
+import { validateBuildRecipe } from './recipe.js';
+import { recipeBuilder } from './recipe-build.js';
 import { copyRegular } from './repo-files.js';
 import { sandbox, type GoStep, type Sandbox } from './sandbox.js';
-import { sourceCheckouts } from './source.js';
+import { sourceCheckouts, type SourceCheckouts } from './source.js';
 
 /** Where the binary goes inside the workspace; the Dockerfile copies it from there. */
 export const BINARY_PATH = 'build/app';
@@ -86,16 +89,27 @@ export function goBuilder(config: WorkerConfig, box: Sandbox = sandbox(config)) 
   };
 }
 
-export function goActivities(config: WorkerConfig) {
-  const builder = goBuilder(config);
-  const checkouts = sourceCheckouts(config);
+export function goActivities(config: WorkerConfig, checkouts: SourceCheckouts = sourceCheckouts(config)) {
+  const box = sandbox(config);
+  const builder = goBuilder(config, box);
+  const recipes = recipeBuilder(config, box);
 
   return {
-    buildApp: async (input: BuildInput): Promise<BuildResult> =>
-      withHeartbeat(async () => builder.build(await checkouts.ensure(input))),
+    /** Builds by the checkout's recipe when it has one, else the Go app in app/. */
+    buildApp: async (input: BuildInput): Promise<BuildResult> => {
+      const recipe = input.recipe === undefined ? undefined : checked(() => validateBuildRecipe(input.recipe));
+      return withHeartbeat(async () => {
+        const workspace = await checkouts.ensure(input);
+        return recipe ? recipes.build(workspace, recipe) : builder.build(workspace);
+      });
+    },
 
     testApp: async (input: TestInput): Promise<TestResult> => {
       const workspace = await withHeartbeat(() => checkouts.ensure(input));
+      if (input.recipe !== undefined) {
+        const recipe = checked(() => validateBuildRecipe(input.recipe));
+        return await withHeartbeat(() => recipes.test(workspace, recipe, input.binarySha256));
+      }
       const out = await builder.test(workspace);
       const report = parseGoTestEvents(out.stdout);
       if (hasFailures(report)) {

@@ -30,6 +30,11 @@ export interface ImageCommands {
 
 export interface ImageCommandInput {
   workspace: string;
+  /** The Dockerfile and the build context (absolute); default: the workspace's Dockerfile, the workspace itself. */
+  dockerfile?: string;
+  context?: string;
+  /** A recipe's platform, e.g. linux/arm64; absent: the builder's own (the Go recipe's image). */
+  platform?: string;
   /** What the build tags; buildah pushes it under imageRef, Docker tags imageRef directly. */
   localTag: string;
   imageRef: string;
@@ -107,14 +112,16 @@ export function dockerCommands(i: ImageCommandInput): ImageCommands {
 function dockerfileArgs(i: ImageCommandInput): string[] {
   return [
     '-f',
-    `${i.workspace}/Dockerfile`,
+    i.dockerfile ?? `${i.workspace}/Dockerfile`,
+    // Another architecture needs no emulator as long as the Dockerfile runs nothing (FROM scratch, COPY).
+    ...(i.platform ? ['--platform', i.platform] : []),
     '--label',
     `${DEPLOY_ID_LABEL}=${i.deployId}`,
     '--label',
     `${BINARY_SHA256_LABEL}=${i.binarySha256}`,
     '-t',
     i.localTag,
-    i.workspace,
+    i.context ?? i.workspace,
   ];
 }
 

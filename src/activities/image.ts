@@ -4,14 +4,20 @@
  * arguments, results, logs or error messages. The build itself, which runs the Dockerfile, never has them: buildah
  * builds as the sandbox's image user into an archive, which the worker then pushes.
  */
-import { BatchDeleteImageCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { BatchDeleteImageCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { ApplicationFailure, log } from '@temporalio/activity';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import type { ImageBuilder, WorkerConfig } from '../shared/config.js';
+import { join, posix, resolve } from 'node:path';
+import type { ImageBuilder, WorkerConfig } from '../worker/config.js';
 import { ErrorType } from '../shared/errors.js';
-import type { DiscardImageInput, DiscardImageResult, PackageInput, PackageResult } from '../shared/types.js';
+import type {
+  BuildRecipe,
+  DiscardImageInput,
+  DiscardImageResult,
+  PackageInput,
+  PackageResult,
+} from '../shared/types.js';
 import { ValidationError, validateSha } from '../shared/validate.js';
 import {
   carried,
@@ -22,7 +28,7 @@ import {
   workerPath,
   type CommandOutput,
 } from './command.js';
-import { AWS_CLIENT_RETRY, awsFailure } from './aws-errors.js';
+import { awsFailure } from './aws-errors.js';
 import { getRegistryAuth } from './ecr.js';
 import { BINARY_PATH, goBuilder } from './go.js';
 import {
@@ -42,18 +48,27 @@ import {
 } from './image-commands.js';
 import { checked } from './input.js';
 import { deleteManifest, findManifest, readImage, type FindManifestInput } from './registry-api.js';
-import { checkRepoFile, copyRegular, sha256Regular } from './repo-files.js';
+import { validateBuildRecipe } from './recipe.js';
+import { recipeBuilder } from './recipe-build.js';
+import { checkRepoFile, copyRegular, realDirectory, sha256Regular } from './repo-files.js';
 import { sandbox, type ImageStep } from './sandbox.js';
 import { dockerEnv } from './sandbox-commands.js';
-import { sourceCheckouts } from './source.js';
+import { sourceCheckouts, type SourceCheckouts } from './source.js';
+import { awsClients, type AwsClients } from './clients.js';
 
 /** ECR repository names; the workflow validated them already, this keeps the URL and tag safe regardless. */
 const REPOSITORY_RE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
 
-export function imageActivities(config: WorkerConfig) {
-  const checkouts = sourceCheckouts(config);
+export function imageActivities(
+  config: WorkerConfig,
+  parts: { clients?: AwsClients; checkouts?: SourceCheckouts } = {},
+) {
+  const checkouts = parts.checkouts ?? sourceCheckouts(config);
+  const clients = parts.clients ?? awsClients();
+  const registryAuth = (region: string) => getRegistryAuth({ region, ecr: clients.ecr(region) });
   const box = sandbox(config);
   const go = goBuilder(config, box);
+  const recipes = recipeBuilder(config, box);
 
   /**
    * The binary in the image must be the one the build stage hashed and the test stage tested. On another worker,
@@ -85,7 +100,7 @@ export function imageActivities(config: WorkerConfig) {
     discardImage: async (input: DiscardImageInput): Promise<DiscardImageResult> => {
       const sha = checked(() => validateSha(input.sha));
       const repository = checkRepository(input.repository);
-      const auth = await getRegistryAuth({ region: input.region });
+      const auth = await registryAuth(input.region);
       const registry = config.registry ?? auth.registry;
       const where = { auth, registry, repository, insecure: config.registryInsecure };
       const found = await readImage({ ...where, tag: sha });
@@ -100,7 +115,7 @@ export function imageActivities(config: WorkerConfig) {
       if (config.registry) {
         await deleteManifest(where, found.digest);
       } else {
-        await deleteFromEcr(input.region, repository, found.digest);
+        await deleteFromEcr(clients.ecr(input.region), repository, found.digest);
       }
       log.info('removed the image this failed deploy pushed', { repository, sha, digest: found.digest });
       return { discarded: true, detail: `removed ${registry}/${repository}@${found.digest}` };
@@ -109,7 +124,8 @@ export function imageActivities(config: WorkerConfig) {
 
   async function packageImage(input: PackageInput): Promise<PackageResult> {
     const { sha, repository, binarySha256 } = checkInput(input);
-    const auth = await getRegistryAuth({ region: input.region });
+    const recipe = input.recipe === undefined ? undefined : checked(() => validateBuildRecipe(input.recipe));
+    const auth = await registryAuth(input.region);
     const registry = config.registry ?? auth.registry;
     const imageRef = `${registry}/${repository}:${sha}`;
     const insecure = config.registryInsecure;
@@ -118,8 +134,9 @@ export function imageActivities(config: WorkerConfig) {
     if (existing) return { imageRef, imageDigest: existing, pushed: false };
 
     const workspace = await checkouts.ensure(input);
-    await requireTestedBinary(workspace, binarySha256);
-    await checkBuildFiles(workspace);
+    if (recipe) await recipes.requireArtifacts(workspace, recipe, binarySha256, 'package');
+    else await requireTestedBinary(workspace, binarySha256);
+    const files = await checkBuildFiles(workspace, recipe);
     const builder = await chooseBuilder(config.imageBuilder);
     await mkdir(config.workDir, { recursive: true });
     const secretsDir = await mkdtemp(join(config.workDir, 'image-'));
@@ -128,6 +145,8 @@ export function imageActivities(config: WorkerConfig) {
       step = builder === 'buildah' ? await box.imageStep() : undefined;
       const commandInput = {
         workspace,
+        ...files,
+        ...(recipe ? { platform: recipe.platform } : {}),
         localTag: builder === 'docker' ? imageRef : `localhost/deploy-${sha.slice(0, 12)}:${randomUUID().slice(0, 8)}`,
         imageRef,
         registry,
@@ -174,14 +193,28 @@ export function imageActivities(config: WorkerConfig) {
 
 /**
  * The files the image build reads from the checkout besides the context: a Dockerfile (or .dockerignore) committed
- * as a link to a credential, or to /dev/zero, must not be read by a builder that runs as root (the docker CLI).
+ * as a link to a credential, or to /dev/zero, must not be read by a builder that runs as root (the docker CLI). A
+ * recipe's context must be a real folder of the checkout, not a link that would make the whole disk the context.
+ * Returns the absolute Dockerfile and context, for a recipe.
  */
-async function checkBuildFiles(workspace: string): Promise<void> {
+async function checkBuildFiles(
+  workspace: string,
+  recipe: BuildRecipe | undefined,
+): Promise<{ dockerfile?: string; context?: string }> {
+  const dockerfile = recipe?.dockerfile ?? 'Dockerfile';
+  const ignore = recipe ? posix.join(recipe.context, '.dockerignore') : '.dockerignore';
   try {
-    if (!(await checkRepoFile(workspace, 'Dockerfile', { field: 'Dockerfile' }))) {
-      throw new ValidationError('Dockerfile', '"Dockerfile" does not exist in the repository at this commit');
+    const context = recipe
+      ? await realDirectory(workspace, recipe.context, { field: 'recipe.context', create: false })
+      : undefined;
+    if (!(await checkRepoFile(workspace, dockerfile, { field: recipe ? 'recipe.dockerfile' : 'Dockerfile' }))) {
+      throw new ValidationError(
+        recipe ? 'recipe.dockerfile' : 'Dockerfile',
+        `"${dockerfile}" does not exist in the repository at this commit`,
+      );
     }
-    await checkRepoFile(workspace, '.dockerignore', { field: '.dockerignore' });
+    await checkRepoFile(workspace, ignore, { field: '.dockerignore' });
+    return context ? { dockerfile: resolve(workspace, dockerfile), context } : {};
   } catch (err) {
     if (err instanceof ValidationError) {
       throw ApplicationFailure.nonRetryable(`failed to build image: ${err.message}`, ErrorType.invalidInput);
@@ -249,8 +282,7 @@ function buildError(out: CommandOutput): string {
 }
 
 /** ECR removes images through its API; its registry endpoint does not take DELETE. */
-async function deleteFromEcr(region: string, repository: string, digest: string): Promise<void> {
-  const ecr = new ECRClient({ region, ...AWS_CLIENT_RETRY });
+async function deleteFromEcr(ecr: ECRClient, repository: string, digest: string): Promise<void> {
   try {
     const out = await ecr.send(
       new BatchDeleteImageCommand({ repositoryName: repository, imageIds: [{ imageDigest: digest }] }),
@@ -259,8 +291,6 @@ async function deleteFromEcr(region: string, repository: string, digest: string)
     if (failure) throw new Error(`${failure.failureCode ?? 'failure'}: ${failure.failureReason ?? ''}`);
   } catch (err) {
     throw awsFailure(`delete image ${repository}@${digest} from ECR`, err);
-  } finally {
-    ecr.destroy();
   }
 }
 

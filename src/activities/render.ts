@@ -5,25 +5,26 @@
  */
 import { DescribeTaskDefinitionCommand, type TaskDefinition } from '@aws-sdk/client-ecs';
 import { rm } from 'node:fs/promises';
-import type { WorkerConfig } from '../shared/config.js';
+import type { WorkerConfig } from '../worker/config.js';
 import { pinnedImageRef } from '../shared/names.js';
 import type { RenderResult, RenderTemplateInput } from '../shared/render.js';
 import { ValidationError, validateSha, validateTarget } from '../shared/validate.js';
 import { awsFailure, invalidInput } from './aws-errors.js';
 import { awsClients, type AwsClients } from './clients.js';
-import { getRegistryAuth } from './ecr.js';
+import { ecrActivities, getRegistryAuth } from './ecr.js';
 import { ecsActivities } from './ecs.js';
 import {
   loadTemplate,
   taskDefinitionDiff,
   toTemplate,
   validateFargateSize,
-  withImage,
+  withImageIn,
   type TaskDefinitionTemplate,
 } from './ecs-taskdef.js';
 import { checked } from './input.js';
+import { readRecipe } from './recipe.js';
 import { readImage } from './registry-api.js';
-import { sourceCheckouts, workspaceFor } from './source.js';
+import { sourceCheckouts, workspaceFor, type SourceCheckouts } from './source.js';
 
 /**
  * The template as ECS would store it: RegisterTaskDefinition fills in values a template may leave out (a container's
@@ -41,9 +42,13 @@ export function asRegistered(template: TaskDefinitionTemplate): TaskDefinitionTe
   return out;
 }
 
-export function renderActivities(config: WorkerConfig, clients: AwsClients = awsClients()) {
-  const checkouts = sourceCheckouts(config);
+export function renderActivities(
+  config: WorkerConfig,
+  clients: AwsClients = awsClients(),
+  checkouts: SourceCheckouts = sourceCheckouts(config),
+) {
   const { observeService } = ecsActivities(config, clients);
+  const { checkImageDigest } = ecrActivities(config, clients);
 
   async function describe(region: string, arn: string): Promise<TaskDefinition> {
     try {
@@ -70,20 +75,29 @@ export function renderActivities(config: WorkerConfig, clients: AwsClients = aws
       const target = checked(() => validateTarget(input.target));
       const observed = await observeService(target);
       const current = await describe(target.region, observed.taskDefinitionArn);
-      const image = await imageOf(target.region, target.repository, sha);
+      // Image mode: the digest must be in the repository already, as the deploy's validate stage requires.
+      const image = input.imageDigest
+        ? {
+            ref: (await checkImageDigest({ ...target, imageDigest: input.imageDigest })).imageRef,
+            pinned: true,
+          }
+        : await imageOf(target.region, target.repository, sha);
       const source = target.taskDefinitionPath ?? observed.taskDefinitionArn;
       const action = `render a task definition from ${source} at ${sha.slice(0, 12)}`;
       try {
         let base = toTemplate(current);
-        if (target.taskDefinitionPath) {
+        let containerNames: string[] | undefined;
+        // Image mode reads no recipe (its deploy checks nothing out to build); every other deploy does.
+        if (target.taskDefinitionPath || !input.imageDigest) {
           const workspace = await checkouts.ensure({ sha, deployId: input.workspaceId });
           try {
-            base = await loadTemplate(workspace, target.taskDefinitionPath);
+            if (target.taskDefinitionPath) base = await loadTemplate(workspace, target.taskDefinitionPath);
+            if (!input.imageDigest) containerNames = (await readRecipe(workspace, target.recipePath))?.containers;
           } finally {
             await rm(workspaceFor(config, input.workspaceId), { recursive: true, force: true });
           }
         }
-        const rendered = withImage(base, target.containerName, image.ref);
+        const rendered = withImageIn(base, { containerName: target.containerName, containerNames }, image.ref);
         validateFargateSize(rendered);
         return {
           sha,

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, realpath, type FileHandle } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, realpath, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { errorMessage } from '../shared/errors.js';
 import { ValidationError } from '../shared/validate.js';
@@ -132,25 +132,58 @@ export async function copyRegular(from: string, to: string, mode: number): Promi
   const source = await open(from, OPEN_FLAGS);
   try {
     if (!(await source.stat()).isFile()) throw new Error(`${from} is not a regular file`);
-    const target = await open(
-      to,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-      mode,
-    );
-    const hash = createHash('sha256');
-    try {
-      for await (const chunk of source.createReadStream({ autoClose: false })) {
-        hash.update(chunk as Buffer);
-        await target.write(chunk as Buffer);
-      }
-      await target.chmod(mode);
-    } finally {
-      await target.close();
-    }
-    return hash.digest('hex');
+    return await copyOpened(source, to, mode);
   } finally {
     await source.close();
   }
+}
+
+/** Copies an open regular file to a new file `to` (never through a symbolic link); returns its sha256. */
+export async function copyOpened(source: FileHandle, to: string, mode: number): Promise<string> {
+  const target = await open(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of source.createReadStream({ autoClose: false, start: 0 })) {
+      hash.update(chunk as Buffer);
+      await target.write(chunk as Buffer);
+    }
+    await target.chmod(mode);
+  } finally {
+    await target.close();
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * The folder `relPath` inside `root` as a real directory: every part a directory, none a symbolic link, so a write
+ * into it cannot land outside the checkout. With `create`, missing parts are made (mode 0755, the worker's own);
+ * without, a missing part is a ValidationError naming `field`.
+ */
+export async function realDirectory(
+  root: string,
+  relPath: string,
+  opts: { field: string; create: boolean },
+): Promise<string> {
+  const shown = JSON.stringify(relPath);
+  let dir = root;
+  for (const part of relPath.split('/').filter((p) => p !== '' && p !== '.')) {
+    if (part === '..') throw new ValidationError(opts.field, `${shown} is outside the repository`);
+    dir = resolve(dir, part);
+    const st = await lstat(dir).catch((err: unknown) => {
+      if (code(err) === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (st === undefined) {
+      if (!opts.create) throw missing(relPath, opts.field);
+      await mkdir(dir, { mode: 0o755 });
+      await chmod(dir, 0o755);
+    } else if (st.isSymbolicLink()) {
+      throw new ValidationError(opts.field, `${shown} passes through a symbolic link; commit the folder itself`);
+    } else if (!st.isDirectory()) {
+      throw new ValidationError(opts.field, `${shown} is not a folder`);
+    }
+  }
+  return dir;
 }
 
 function missing(relPath: string, field: string): MissingRepoFile {

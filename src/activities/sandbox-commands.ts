@@ -40,6 +40,8 @@ export interface GoEnvInput {
   download: boolean;
   /** The worker's environment, read only for the names allowed above. */
   worker: Record<string, string | undefined>;
+  /** GOARCH; default amd64. native: unset, so go builds (and runs tests) for the worker's own architecture. */
+  goarch?: 'amd64' | 'arm64' | 'native' | undefined;
 }
 
 /**
@@ -53,14 +55,14 @@ export function goEnv(i: GoEnvInput): Record<string, string> {
     TMPDIR: i.paths.tmp,
     GOCACHE: i.paths.goBuild,
     GOMODCACHE: i.paths.goMod,
-    // The shipped binary: static, linux/amd64, the same bytes on every worker.
+    // The shipped binary: static, linux, for the platform asked (amd64 by default), the same bytes on every worker.
     CGO_ENABLED: '0',
     GOOS: 'linux',
-    GOARCH: 'amd64',
     // Never download a toolchain mid-deploy: a go.mod asking for a newer Go fails with a clear message instead.
     GOTOOLCHAIN: 'local',
     GOFLAGS: '-buildvcs=false',
   };
+  if (i.goarch !== 'native') env.GOARCH = i.goarch ?? 'amd64';
   // The download uses the worker's proxy, or Go's default one; builds and tests none.
   if (!i.download) env.GOPROXY = 'off';
   for (const name of i.download ? [...GO_SETTINGS, ...DOWNLOAD_SETTINGS] : GO_SETTINGS) {

@@ -5,7 +5,7 @@
 import { execa } from 'execa';
 import { chmod, lstat, mkdir, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import type { WorkerConfig } from '../shared/config.js';
+import type { WorkerConfig } from '../worker/config.js';
 import { workerPath } from './command.js';
 import type { HostRoot } from './sandbox-commands.js';
 

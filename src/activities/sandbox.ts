@@ -13,7 +13,7 @@ import { execa } from 'execa';
 import { randomUUID } from 'node:crypto';
 import { chmod, chown, mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { SandboxConfig, WorkerConfig } from '../shared/config.js';
+import type { SandboxConfig, WorkerConfig } from '../worker/config.js';
 import { errorMessage } from '../shared/errors.js';
 import { runCommand, tail, workerPath, type CommandInput, type CommandOutput } from './command.js';
 import { prepare, root_, untraversable, type Ids, type Prepared } from './sandbox-host.js';
@@ -24,10 +24,21 @@ export interface GoStep {
   /** Working directory inside the workspace, e.g. "app". */
   dir: string;
   args: (paths: GoStepPaths) => string[];
+  /**
+   * Another program than the toolchain's go: a recipe's command, found on the step's PATH (the toolchain, then the
+   * host's /usr). It is the repository's code, so such a step must not write the shared caches.
+   */
+  program?: string;
   /** False when the step runs the repository's code: it then writes to a throwaway overlay of the shared caches. */
   writeCache: boolean;
   /** The module download: it always has the network and the module proxy settings, and runs no repository code. */
   download?: boolean;
+  /** GOARCH: amd64 (the default), arm64, or native (none set: go builds and tests for the worker's own). */
+  goarch?: 'amd64' | 'arm64' | 'native';
+  /** Variables added to the allow-listed environment (paths as the step sees them). */
+  env?: (paths: GoStepPaths) => Record<string, string>;
+  /** Folders made in the out directory, owned by the step's user, before the step runs. */
+  outDirs?: string[];
 }
 
 export interface ImageStep {
@@ -134,8 +145,12 @@ export function sandbox(config: WorkerConfig) {
         };
         const paths: GoStepPaths = p.goUser ? { ...IN_SANDBOX } : host;
         const goBin = p.goUser ? `${IN_SANDBOX.goroot}/bin` : join(p.goroot, 'bin');
-        const env = goEnv({ paths, goBin, download: step.download === true, worker: process.env });
+        const env = {
+          ...goEnv({ paths, goBin, download: step.download === true, worker: process.env, goarch: step.goarch }),
+          ...step.env?.(paths),
+        };
         const args = step.args(paths);
+        for (const sub of step.outDirs ?? []) await mkdirOwned(host.out, sub, p.goUser);
         let cmd: CommandInput;
         if (p.goUser) {
           overlaid = !step.writeCache;
@@ -152,11 +167,13 @@ export function sandbox(config: WorkerConfig) {
             network: step.download === true || settings.network === 'host',
           };
           // bwrap itself is found on the worker's PATH; the step gets the sandbox's own (--setenv wins inside).
-          const inside = ['--setenv', 'PATH', env.PATH ?? '', ...bwrapArgs(box, [`${goBin}/go`, ...args])];
+          const program = step.program ?? `${goBin}/go`;
+          const inside = ['--setenv', 'PATH', env.PATH ?? '', ...bwrapArgs(box, [program, ...args])];
           cmd = { file: 'bwrap', args: inside, env: { ...env, PATH: workerPath() } };
         } else {
           // Off: go from the worker's PATH, as the worker, still with only the allow-listed environment.
-          cmd = { file: 'go', args, cwd: join(step.workspace, step.dir), env: { ...env, PATH: workerPath() } };
+          const file = step.program ?? 'go';
+          cmd = { file, args, cwd: join(step.workspace, step.dir), env: { ...env, PATH: workerPath() } };
         }
         const output = await runCommand(cmd);
         const result: { output: CommandOutput; collected?: T } = { output };
@@ -190,6 +207,18 @@ export function sandbox(config: WorkerConfig) {
 }
 
 export type Sandbox = ReturnType<typeof sandbox>;
+
+/** Makes `sub` (a relative path) under `root`, one folder at a time, each owned by `owner`. */
+async function mkdirOwned(root: string, sub: string, owner: Ids | undefined): Promise<void> {
+  let dir = root;
+  for (const part of sub.split('/').filter((s) => s !== '' && s !== '.')) {
+    dir = join(dir, part);
+    await mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+    if (owner) await chown(dir, owner.uid, owner.gid);
+  }
+}
 
 /**
  * Checks at the worker's start that the sandbox can run here, by running it: the worker refuses to start rather

@@ -3,13 +3,14 @@ import { ApplicationFailure, log } from '@temporalio/activity';
 import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { WorkerConfig } from '../shared/config.js';
+import type { WorkerConfig } from '../worker/config.js';
 import { ErrorType } from '../shared/errors.js';
 import type { CheckoutInput, CheckoutResult, CleanupInput, WorkspaceRef } from '../shared/types.js';
-import { validateSha } from '../shared/validate.js';
+import { validateRelativePath, validateSha } from '../shared/validate.js';
 import { describeFailure, runCommand, withHeartbeat, workerPath, type CommandOutput } from './command.js';
 import { repositoryAccess } from './git-auth.js';
 import { checked } from './input.js';
+import { readRecipe } from './recipe.js';
 
 /** A deploy id becomes a directory name: no slashes, no leading dot, so it cannot leave the workspaces folder. */
 const DEPLOY_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
@@ -50,6 +51,23 @@ export function sourceCheckouts(config: WorkerConfig) {
   const hasCommit = async (sha: string): Promise<boolean> =>
     (await git(['cat-file', '-e', `${sha}^{commit}`])).exitCode === 0;
 
+  /**
+   * One fetch at a time per manager: steps of many deploys (one manager serves the whole worker) that miss a commit at
+   * once wait for the fetch already under way, and fetch again only if it did not bring theirs.
+   */
+  let fetching: Promise<void> | undefined;
+  async function fetchShared(sha: string): Promise<void> {
+    while (fetching) {
+      await fetching.catch(() => undefined);
+      if (await hasCommit(sha)) return;
+    }
+    const own = fetchSource(sha).finally(() => {
+      if (fetching === own) fetching = undefined;
+    });
+    fetching = own;
+    await own;
+  }
+
   async function fetchSource(sha: string): Promise<void> {
     const init = await runCommand({ file: 'git', args: ['init', '--quiet', '--bare', mirror], inheritEnv: true });
     if (init.exitCode !== 0) throw new Error(`failed to create git mirror ${mirror}: ${describeFailure(init)}`);
@@ -69,7 +87,7 @@ export function sourceCheckouts(config: WorkerConfig) {
 
   /** Writes the tree of `sha` into a private directory next to `workspace`, then renames it into place. */
   async function materialize(sha: string, workspace: string): Promise<void> {
-    if (!(await hasCommit(sha))) await fetchSource(sha);
+    if (!(await hasCommit(sha))) await fetchShared(sha);
     if (!(await hasCommit(sha))) {
       throw ApplicationFailure.nonRetryable(
         `sha: commit ${sha} is not in the source repository ${repoShown}; push it or pass a commit that is`,
@@ -123,12 +141,21 @@ export function sourceCheckouts(config: WorkerConfig) {
   };
 }
 
-export function sourceActivities(config: WorkerConfig) {
-  const checkouts = sourceCheckouts(config);
+/** The checkout manager of a worker: one, shared by every step that needs a deploy's workspace. */
+export type SourceCheckouts = ReturnType<typeof sourceCheckouts>;
+
+export function sourceActivities(config: WorkerConfig, checkouts: SourceCheckouts = sourceCheckouts(config)) {
   return {
-    checkout: async (input: CheckoutInput): Promise<CheckoutResult> => ({
-      workspace: await withHeartbeat(() => checkouts.fresh(input)),
-    }),
+    /** A fresh checkout, and the build recipe it holds (the target's, or the default one when there is one). */
+    checkout: async (input: CheckoutInput): Promise<CheckoutResult> => {
+      const named =
+        input.recipePath === undefined
+          ? undefined
+          : checked(() => validateRelativePath(input.recipePath, 'recipePath'));
+      const workspace = await withHeartbeat(() => checkouts.fresh(input));
+      const recipe = await checked(() => readRecipe(workspace, named));
+      return recipe ? { workspace, recipe } : { workspace };
+    },
 
     cleanupWorkspace: async (input: CleanupInput): Promise<void> => {
       await rm(workspaceFor(config, input.deployId), { recursive: true, force: true });

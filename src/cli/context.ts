@@ -2,7 +2,7 @@
 import type { Client } from '@temporalio/client';
 import { Option, type Command } from 'commander';
 import { openClient } from '../client/connect.js';
-import { readConnectionSettings, type ConnectionSettings } from '../shared/connection.js';
+import { readConnectionSettings, type ConnectionSettings } from '../client/connection.js';
 import { secretValues } from '../shared/output.js';
 import { targetSources, TARGET_ENV, type TargetField, type TargetFlags, type TargetSources } from './env.js';
 import { DEFAULT_UI_URL, type UiSettings } from './output.js';
@@ -57,6 +57,10 @@ const TARGET_HELP: Record<TargetField, [string, string]> = {
     '--task-definition <path>',
     "task-definition JSON template in the repository at the SHA (empty: the service's current one)",
   ],
+  recipePath: [
+    '--recipe <path>',
+    'build recipe in the repository at the SHA (empty: deployctl.yml when there is one, else the Go recipe; docs/recipe.md)',
+  ],
 };
 
 /** Adds the target flags, each defaulting to the pipeline's variable (named in the help). */
@@ -78,6 +82,7 @@ export function targetFlags(opts: {
   repository?: string;
   containerName?: string;
   taskDefinition?: string;
+  recipe?: string;
 }): TargetFlags {
   const flags: TargetFlags = {};
   if (opts.region !== undefined) flags.region = opts.region;
@@ -86,6 +91,7 @@ export function targetFlags(opts: {
   if (opts.repository !== undefined) flags.repository = opts.repository;
   if (opts.containerName !== undefined) flags.containerName = opts.containerName;
   if (opts.taskDefinition !== undefined) flags.taskDefinitionPath = opts.taskDefinition;
+  if (opts.recipe !== undefined) flags.recipePath = opts.recipe;
   return flags;
 }
 

@@ -34,6 +34,7 @@ export const TARGET_ENV: Record<TargetField, string> = {
   repository: 'ECR_REPOSITORY',
   containerName: 'CONTAINER_NAME',
   taskDefinitionPath: 'ECS_TASK_DEFINITION',
+  recipePath: 'DEPLOY_RECIPE',
 };
 
 /** deployctl's flags for the same fields. */
@@ -44,6 +45,7 @@ export const TARGET_FLAG: Record<TargetField, string> = {
   repository: '--repository',
   containerName: '--container-name',
   taskDefinitionPath: '--task-definition',
+  recipePath: '--recipe',
 };
 
 export type TargetFlags = Partial<Record<TargetField, string>>;

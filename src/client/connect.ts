@@ -1,6 +1,6 @@
 /** Opening a Temporal client from the environment's settings, with a clear error when the server or namespace is wrong. */
 import { Client, Connection } from '@temporalio/client';
-import { connectOptions, type ConnectionSettings } from '../shared/connection.js';
+import { connectOptions, type ConnectionSettings } from './connection.js';
 import { errorMessage } from '../shared/errors.js';
 
 /**

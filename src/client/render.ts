@@ -10,14 +10,15 @@ export async function renderTaskDefinition(opts: {
   taskQueue: string;
   sha: string;
   target: DeployTarget;
+  imageDigest?: string;
 }): Promise<RenderResult> {
-  const { client, sha, target } = opts;
+  const { client, sha, target, imageDigest } = opts;
   const workflowId = `render.${target.cluster}.${target.service}.${sha}.${randomUUID().slice(0, 8)}`;
   try {
     return await client.workflow.execute<typeof renderWorkflow>(RENDER_WORKFLOW_TYPE, {
       workflowId,
       taskQueue: opts.taskQueue,
-      args: [{ sha, target }],
+      args: [{ sha, target, ...(imageDigest ? { imageDigest } : {}) }],
       // Without a worker nothing would ever answer; a render takes seconds.
       workflowExecutionTimeout: '5 minutes',
       staticSummary: `Render ${sha.slice(0, 7)} for ${target.cluster}/${target.service} (registers nothing)`,

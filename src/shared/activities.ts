@@ -6,6 +6,8 @@ import type {
   ApprovalPolicyInput,
   BuildInput,
   BuildResult,
+  CheckImageDigestInput,
+  CheckImageDigestResult,
   CheckoutInput,
   CheckoutResult,
   CheckRolloutInput,
@@ -37,6 +39,7 @@ import type {
   ServiceApprovalPolicy,
   VerifyIdentityInput,
 } from './types.js';
+import type { NotifyInput, NotifyResult } from './notify.js';
 
 export interface DeployActivities {
   checkout(input: CheckoutInput): Promise<CheckoutResult>;
@@ -49,6 +52,8 @@ export interface DeployActivities {
   discardImage(input: DiscardImageInput): Promise<DiscardImageResult>;
   /** Whether an earlier deploy's image of the SHA still holds its tested binary at the same digest. */
   verifyImage(input: VerifyImageInput): Promise<VerifyImageResult>;
+  /** Image mode: the digest is in the target's repository; refused (non-retryable) when it is not. */
+  checkImageDigest(input: CheckImageDigestInput): Promise<CheckImageDigestResult>;
   describeTarget(input: DescribeTargetInput): Promise<DescribeTargetResult>;
   /** What the service runs now: read once more before any ending. */
   observeService(input: ObserveServiceInput): Promise<ObservedService>;
@@ -69,4 +74,6 @@ export interface DeployActivities {
   approvalPolicy(input: ApprovalPolicyInput): Promise<ServiceApprovalPolicy>;
   /** Verifies an OIDC ID token against the trusted issuer's keys; returns the identity, or why it was refused. */
   verifyIdentity(input: VerifyIdentityInput): Promise<IdentityCheck>;
+  /** Tells the worker's webhook that a deploy awaits approval or has ended; a no-op without a webhook. */
+  notify(input: NotifyInput): Promise<NotifyResult>;
 }

@@ -9,6 +9,8 @@ export const RENDER_WORKFLOW_TYPE = 'renderTaskDefinition';
 export interface RenderInput {
   sha: string;
   target: DeployTarget;
+  /** Image mode: the digest, built elsewhere, the deploy would register instead of the SHA's image. */
+  imageDigest?: string;
 }
 
 export interface RenderTemplateInput extends RenderInput {

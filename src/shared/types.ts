@@ -41,6 +41,8 @@ export interface DeployTarget {
   containerName: string;
   /** Path of a task-definition JSON template inside the repository; absent: start from the service's current one. */
   taskDefinitionPath?: string;
+  /** The build recipe's path inside the repository; absent: `deployctl.yml` if there is one, else the Go recipe. */
+  recipePath?: string;
 }
 
 /**
@@ -78,6 +80,11 @@ export interface DeployInput {
   reuse?: ReuseHint;
   /** Present for a rollback: the revision of an earlier, good deploy to put back, without building. */
   rollbackTo?: RollbackSource;
+  /**
+   * Image mode: deploy this digest of the target's repository, built elsewhere, instead of building the SHA. The SHA
+   * then only names the commit the image came from, for the record.
+   */
+  imageDigest?: string;
 }
 
 /** Where a deploy stands in its service's queue. */
@@ -97,6 +104,8 @@ export interface ReuseHint {
   binarySha256: string;
   /** The revision that deploy registered, reused when it is still ACTIVE and rendered from the same template. */
   taskDefinitionArn?: string;
+  /** The recipe that deploy built with: its containers get the reused image too. */
+  recipe?: RecipeSummary;
 }
 
 export interface RollbackSource {
@@ -300,6 +309,8 @@ export interface DeployResult {
   request?: { seq: number; requestedAt: string };
   /** The ECS service deployment the update created. */
   serviceDeploymentArn?: string;
+  /** The build recipe the image was built with; absent: the Go recipe, image mode or a rollback. */
+  recipe?: RecipeSummary;
 }
 
 /** What the `progress` query returns while a deploy runs, and after it ends. */
@@ -327,9 +338,44 @@ export interface DeployProgress {
 export interface CheckoutInput {
   sha: string;
   deployId: string;
+  /** The target's recipe path; absent: the default one, which may be missing. */
+  recipePath?: string;
 }
 export interface CheckoutResult {
   workspace: string;
+  /** The recipe found at the SHA; absent: the Go recipe applies. */
+  recipe?: BuildRecipe;
+}
+
+/** linux/amd64 or linux/arm64: what a recipe's build targets and its image declares. */
+export type Platform = 'linux/amd64' | 'linux/arm64';
+
+/**
+ * A build recipe as read from the repository at the deployed SHA (README, "The build recipe"), every path resolved
+ * from the repository's root. Commands are argument lists, never run by a shell, and run in the sandbox.
+ */
+export interface BuildRecipe {
+  /** Where it was read, e.g. services/worker/deploy.yml. */
+  path: string;
+  /** Where the build and test commands run; "." is the root. */
+  workdir: string;
+  /** `$OUT` (or `${OUT}`) in an argument is the build's output directory. */
+  build: string[];
+  test: string[];
+  /** Files the build writes under $OUT; the image build finds them at the same paths under `context`. */
+  artifacts: string[];
+  dockerfile: string;
+  context: string;
+  platform: Platform;
+  /** Containers of the task definition that get the image besides the target's own (CONTAINER_NAME). */
+  containers?: string[];
+}
+
+/** What a deploy's result says about its recipe. */
+export interface RecipeSummary {
+  path: string;
+  platform: Platform;
+  containers?: string[];
 }
 
 /**
@@ -341,20 +387,29 @@ export interface WorkspaceRef {
   deployId: string;
 }
 
-export type BuildInput = WorkspaceRef;
+/** A step that builds the checkout: by its recipe when it has one, else by the Go recipe. */
+export interface RecipeStep extends WorkspaceRef {
+  recipe?: BuildRecipe;
+}
+
+export type BuildInput = RecipeStep;
 export interface BuildResult {
-  /** Absolute path of the static linux binary, inside the workspace. */
+  /** Absolute path of the static linux binary (a recipe's first artifact), inside the workspace. */
   binaryPath: string;
+  /** The sha256 of the binary; of a recipe's artifacts together (artifactsSha256) when it has several. */
   binarySha256: string;
 }
 
-export type TestInput = WorkspaceRef;
+export interface TestInput extends RecipeStep {
+  /** With a recipe: the hash of what the build stage produced; the tests run with exactly those artifacts in place. */
+  binarySha256?: string;
+}
 export interface TestResult {
   passed: number;
   packages: number;
 }
 
-export interface PackageInput extends WorkspaceRef {
+export interface PackageInput extends RecipeStep {
   /** What the build stage produced: the image must hold exactly this binary, rebuilt or not. */
   binarySha256: string;
   region: string;
@@ -422,6 +477,18 @@ export interface VerifyImageResult {
   detail: string;
 }
 
+/** Image mode: a digest of the target's repository, built elsewhere. */
+export interface CheckImageDigestInput {
+  region: string;
+  repository: string;
+  imageDigest: string;
+}
+export interface CheckImageDigestResult {
+  /** `<registry>/<repository>@sha256:…`: the image the task definition gets. */
+  imageRef: string;
+  imageDigest: string;
+}
+
 export interface RegisterInput {
   region: string;
   /** A revision registered by an earlier deploy of this SHA: reused when ACTIVE and rendered from the same template. */
@@ -430,6 +497,8 @@ export interface RegisterInput {
   taskDefinitionPath?: string;
   currentTaskDefinitionArn: string;
   containerName: string;
+  /** Every container that gets the image (a recipe's list, which holds containerName); absent: containerName alone. */
+  containerNames?: string[];
   /** What the container gets: `<registry>/<repository>@sha256:…`, pinned, so a moved tag changes nothing. */
   imageRef: string;
   sha: string;

@@ -2,7 +2,16 @@
  * Input validation shared by the CLI (at the edge) and the workflow (again, before anything runs).
  * Pure: no Node builtins, so the workflow sandbox can import it.
  */
-import type { DeployInput, DeployOptions, DeployTarget, QueueTicket, ReuseHint, RollbackSource } from './types.js';
+import type {
+  DeployInput,
+  DeployOptions,
+  DeployTarget,
+  Platform,
+  QueueTicket,
+  RecipeSummary,
+  ReuseHint,
+  RollbackSource,
+} from './types.js';
 
 /** AWS regions the tool accepts. A region outside this list is refused before any AWS call. */
 export const AWS_REGIONS: readonly string[] = [
@@ -103,6 +112,24 @@ export function validateWorkflowId(value: unknown, field: string): string {
   return match(value, WORKFLOW_ID_RE, field, 'workflow id');
 }
 
+export function validateContainerName(value: unknown, field: string): string {
+  return match(value, CONTAINER_RE, field, 'container name');
+}
+
+/** The platforms a recipe can build for: the worker cross-compiles, and the image declares the platform. */
+export const PLATFORMS: readonly Platform[] = ['linux/amd64', 'linux/arm64'];
+
+export function validatePlatform(value: unknown, field: string): Platform {
+  const found = PLATFORMS.find((p) => p === value);
+  if (!found) throw new ValidationError(field, `${show(value)} is not one of ${PLATFORMS.join(', ')}`);
+  return found;
+}
+
+/** An image digest as registries name it: `sha256:` and 64 lowercase hex digits. */
+export function validateDigest(value: unknown, field: string): string {
+  return match(value, DIGEST_RE, field, 'image digest (sha256: and 64 lowercase hex digits)');
+}
+
 /** An ECS cluster or service name. */
 export function validateEcsName(value: unknown, field: string, what: 'cluster' | 'service'): string {
   return match(value, ECS_NAME_RE, field, `ECS ${what} name`);
@@ -131,10 +158,13 @@ export function validateTarget(target: unknown, prefix = 'target.'): DeployTarge
     cluster: validateEcsName(t.cluster, `${prefix}cluster`, 'cluster'),
     service: validateEcsName(t.service, `${prefix}service`, 'service'),
     repository: match(t.repository, ECR_REPO_RE, `${prefix}repository`, 'ECR repository name'),
-    containerName: match(t.containerName, CONTAINER_RE, `${prefix}containerName`, 'container name'),
+    containerName: validateContainerName(t.containerName, `${prefix}containerName`),
   };
   if (t.taskDefinitionPath !== undefined && t.taskDefinitionPath !== '') {
     out.taskDefinitionPath = validateRelativePath(t.taskDefinitionPath, `${prefix}taskDefinitionPath`);
+  }
+  if (t.recipePath !== undefined && t.recipePath !== '') {
+    out.recipePath = validateRelativePath(t.recipePath, `${prefix}recipePath`);
   }
   return out;
 }
@@ -223,6 +253,12 @@ export function validateDeployInput(input: unknown): DeployInput {
   if (i.queue !== undefined) out.queue = validateTicket(i.queue);
   if (i.reuse !== undefined) out.reuse = validateReuse(i.reuse);
   if (i.rollbackTo !== undefined) out.rollbackTo = validateRollbackSource(i.rollbackTo);
+  if (i.imageDigest !== undefined) {
+    out.imageDigest = validateDigest(i.imageDigest, 'imageDigest');
+    if (out.rollbackTo || out.reuse) {
+      throw new ValidationError('imageDigest', 'an image-mode deploy neither rolls back nor reuses a build; drop one');
+    }
+  }
   return out;
 }
 
@@ -265,6 +301,20 @@ export function validateReuse(value: unknown): ReuseHint {
       'reuse.taskDefinitionArn',
       'task-definition ARN',
     );
+  }
+  if (r.recipe !== undefined) out.recipe = validateRecipeSummary(r.recipe, 'reuse.recipe');
+  return out;
+}
+
+export function validateRecipeSummary(value: unknown, field: string): RecipeSummary {
+  const r = record(value, field);
+  const out: RecipeSummary = {
+    path: validateRelativePath(r.path, `${field}.path`),
+    platform: validatePlatform(r.platform, `${field}.platform`),
+  };
+  if (r.containers !== undefined) {
+    if (!Array.isArray(r.containers)) throw new ValidationError(`${field}.containers`, 'expected a list of names');
+    out.containers = r.containers.map((c, i) => validateContainerName(c, `${field}.containers[${i}]`));
   }
   return out;
 }

@@ -48,6 +48,7 @@ export const aws = proxyActivities<
     DeployActivities,
     | 'checkRepository'
     | 'verifyImage'
+    | 'checkImageDigest'
     | 'describeTarget'
     | 'observeService'
     | 'registerTaskDefinition'
@@ -141,3 +142,16 @@ export const identity = proxyActivities<Pick<DeployActivities, 'approvalPolicy' 
     nonRetryableErrorTypes,
   },
 });
+
+/**
+ * Telling the worker's webhook, from a notice's own run (src/workflows/notify.ts), which no deploy waits for: so a
+ * receiver that is down can have a few tries over half a minute. On the light queue, never behind builds.
+ */
+export function notifications() {
+  return proxyActivities<Pick<DeployActivities, 'notify'>>({
+    taskQueue: watchQueue(workflowInfo().taskQueue),
+    scheduleToCloseTimeout: '3 minutes',
+    startToCloseTimeout: '10 seconds',
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
+  });
+}

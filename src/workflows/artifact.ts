@@ -1,17 +1,33 @@
 /**
- * The image a deploy rolls out: built from the SHA (build, then test and package side by side), an earlier deploy's
- * tested image of the same SHA once the registry proves it unchanged, or, for a rollback, the earlier deploy's own.
+ * The image a deploy rolls out: built from the SHA (build, then test and package side by side, by the repository's
+ * recipe or the Go one), an earlier deploy's tested image of the same SHA once the registry proves it unchanged, an
+ * image built elsewhere (image mode, checked at validate), or, for a rollback, the earlier deploy's own.
  */
 import { CancellationScope } from '@temporalio/workflow';
-import type { DeployInput } from '../shared/types.js';
+import type { BuildRecipe, DeployInput, RecipeSummary } from '../shared/types.js';
 import { aws, go, image, source } from './activities.js';
 import type { Progress } from './settle.js';
 import type { DeployState } from './state.js';
 
 export interface Image {
-  /** `<registry>/<repository>:<sha>`, for people. */
+  /** `<registry>/<repository>:<sha>`, or `@sha256:…` in image mode, for people. */
   imageRef: string;
   imageDigest?: string;
+  /** Containers besides the target's own that get the image: the recipe's. */
+  containers?: string[];
+}
+
+/**
+ * Image mode: the digest must be in the target's repository before anything changes, so this runs in the validate
+ * stage. Every other deploy schedules nothing here.
+ */
+export async function checkGivenImage(input: DeployInput): Promise<Image | undefined> {
+  const { imageDigest, target } = input;
+  if (!imageDigest) return undefined;
+  return await aws.checkImageDigest.executeWithOptions(
+    { summary: `find ${target.repository}@${imageDigest.slice(0, 19)} in the registry` },
+    [{ region: target.region, repository: target.repository, imageDigest }],
+  );
 }
 
 export async function obtainImage(opts: {
@@ -19,14 +35,21 @@ export async function obtainImage(opts: {
   state: DeployState;
   done: Progress;
   deployId: string;
+  /** Image mode: the image checkGivenImage found. */
+  given?: Image | undefined;
 }): Promise<Image> {
-  const { input, state } = opts;
+  const { input, state, given } = opts;
   if (input.rollbackTo) {
     skipBuild(state, `rollback to the revision of ${input.rollbackTo.fromWorkflowId}: nothing is built`);
     const out: Image = { imageRef: input.rollbackTo.imageRef ?? '' };
     if (input.rollbackTo.imageDigest) out.imageDigest = input.rollbackTo.imageDigest;
     setImage(state, out);
     return out;
+  }
+  if (given) {
+    skipBuild(state, `image mode: ${given.imageDigest ?? given.imageRef} was built elsewhere; nothing is built here`);
+    setImage(state, given);
+    return given;
   }
   if (input.reuse) {
     const { reuse, target, sha } = input;
@@ -44,10 +67,18 @@ export async function obtainImage(opts: {
     );
     if (verified.reusable) {
       skipBuild(state, `reused the image ${reuse.fromWorkflowId} built and tested`);
-      const out = { imageRef: verified.imageRef, imageDigest: reuse.imageDigest };
+      const out: Image = { imageRef: verified.imageRef, imageDigest: reuse.imageDigest };
       setImage(state, out);
       state.binarySha256 = reuse.binarySha256;
-      state.reused.image = { ...out, fromWorkflowId: reuse.fromWorkflowId };
+      state.reused.image = {
+        imageRef: verified.imageRef,
+        imageDigest: reuse.imageDigest,
+        fromWorkflowId: reuse.fromWorkflowId,
+      };
+      if (reuse.recipe) {
+        state.recipe = reuse.recipe;
+        if (reuse.recipe.containers) out.containers = reuse.recipe.containers;
+      }
       return out;
     }
     state.notes.push(`built again: ${verified.detail}`);
@@ -64,29 +95,55 @@ async function buildTestPackage(opts: {
   const { input, state, done, deployId } = opts;
   const { sha, target } = input;
   const short = sha.slice(0, 7);
-  const { workspace } = await state.run('checkout', () =>
-    source.checkout.executeWithOptions({ summary: `check out ${short}` }, [{ sha, deployId }]),
+  const { workspace, recipe } = await state.run('checkout', () =>
+    source.checkout.executeWithOptions({ summary: `check out ${short}` }, [
+      { sha, deployId, ...(target.recipePath ? { recipePath: target.recipePath } : {}) },
+    ]),
   );
   done.workspace = workspace;
   // Later steps name the checkout by (sha, deployId): whichever worker runs them re-creates it if it has none.
   const ref = { sha, deployId };
+  // Without a recipe (and in histories from before recipes) every step runs the Go recipe, with the same input.
+  const step = recipe ? { ...ref, recipe } : ref;
+  const by = recipe ? summarise(recipe) : undefined;
   const built = await state.run('build', () =>
-    go.buildApp.executeWithOptions({ summary: `build the Go binary at ${short}` }, [ref]),
+    go.buildApp.executeWithOptions(
+      { summary: by ? `build by ${by.path} at ${short}` : `build the Go binary at ${short}` },
+      [step],
+    ),
   );
   // The image packages the binary that was just built (checked by its hash), so testing and packaging can run side by side.
   done.imagePushedFor = ref;
   const [, packaged] = await allOrCancel([
-    () => state.run('test', () => go.testApp.executeWithOptions({ summary: `go test the binary at ${short}` }, [ref])),
+    () =>
+      state.run('test', () =>
+        go.testApp.executeWithOptions(
+          { summary: by ? `test by ${by.path} at ${short}` : `go test the binary at ${short}` },
+          [recipe ? { ...step, binarySha256: built.binarySha256 } : step],
+        ),
+      ),
     () =>
       state.run('package', () =>
-        image.packageImage.executeWithOptions({ summary: `build and push image ${target.repository}:${short}` }, [
-          { ...ref, binarySha256: built.binarySha256, region: target.region, repository: target.repository },
-        ]),
+        image.packageImage.executeWithOptions(
+          {
+            summary: `build and push image ${target.repository}:${short}${by ? ` for ${by.platform}` : ''}`,
+          },
+          [{ ...step, binarySha256: built.binarySha256, region: target.region, repository: target.repository }],
+        ),
       ),
   ] as const);
-  const out = { imageRef: packaged.imageRef, imageDigest: packaged.imageDigest };
+  const out: Image = { imageRef: packaged.imageRef, imageDigest: packaged.imageDigest };
+  if (by?.containers) out.containers = by.containers;
+  if (by) state.recipe = by;
   setImage(state, out);
   state.binarySha256 = built.binarySha256;
+  return out;
+}
+
+/** What the result keeps of a recipe. */
+function summarise(recipe: BuildRecipe): RecipeSummary {
+  const out: RecipeSummary = { path: recipe.path, platform: recipe.platform };
+  if (recipe.containers) out.containers = recipe.containers;
   return out;
 }
 

@@ -17,13 +17,15 @@ import { pinnedImageRef } from '../shared/names.js';
 import { validateDeployInput } from '../shared/validate.js';
 import type { DeployError, DeployInput, DeployResult, DescribeTargetResult, RegisterResult } from '../shared/types.js';
 import { aws, watch } from './activities.js';
-import { obtainImage, type Image } from './artifact.js';
+import { checkGivenImage, obtainImage, type Image } from './artifact.js';
 import { Controls } from './controls.js';
 import { approveAtHook, awaitApproval, loadApprovalPolicy } from './approval.js';
 import { awaitLease, awaitPredecessors, claimService, notifyQueue, notifySuccessors } from './gates.js';
 import { DEFAULTS, revision } from './common.js';
 import { type Progress, rejectInput, settle, toDeployError } from './settle.js';
 import { DeployState } from './state.js';
+import { Notifier } from './notify.js';
+import { countOutcome } from './metrics.js';
 import { waitStable } from './wait-stable.js';
 
 export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
@@ -39,6 +41,7 @@ export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
   const options = { ...DEFAULTS, ...input.options };
   const deployId = `${info.workflowId}.${info.runId.slice(0, 8)}`;
   const state = new DeployState(input, true);
+  const notifier = new Notifier(state);
   const scope = new CancellationScope();
   const controls = new Controls(state, scope);
   const done: Progress = { registeredNew: false, serviceTouched: false };
@@ -47,7 +50,7 @@ export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
   try {
     await scope.run(async () => {
       await claimService(input, controls);
-      const current = await readTarget(input, state, controls);
+      const { current, given } = await readTarget(input, state, controls);
       state.previousTaskDefinitionArn = current.taskDefinitionArn;
       if (current.observed) state.observed = current.observed;
       if (isAlreadyLive(input, current)) {
@@ -55,7 +58,7 @@ export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
         return;
       }
 
-      const image = await obtainImage({ input, state, done, deployId });
+      const image = await obtainImage({ input, state, done, deployId, given });
       const registered = await register(input, state, current, image, deployId);
       done.registeredArn = registered.taskDefinitionArn;
       done.registeredNew = registered.created || registered.taskDefinitionArn !== current.taskDefinitionArn;
@@ -132,20 +135,38 @@ export async function deploy(rawInput: DeployInput): Promise<DeployResult> {
 
   // Temporal's own cancellation leaves the root scope cancelled: nothing after this point may be interrupted.
   return await CancellationScope.nonCancellable(async () => {
-    const result = await settle(state, controls, done, failure);
+    let result: DeployResult;
+    try {
+      result = await settle(state, controls, done, failure);
+    } catch (err) {
+      // The run fails loudly without a result: whoever follows the webhook hears it first.
+      countOutcome('rollback_failed', input);
+      notifier.rollbackFailed(err);
+      await notifier.settled();
+      throw err;
+    }
     await condition(allHandlersFinished);
     await notifySuccessors(controls);
     await notifyQueue(state, result);
+    // Only the server's acceptance of the notices, never their delivery: a dead webhook cannot hold the result.
+    await notifier.settled();
     return result;
   });
 }
 
-/** Checks the cluster, service and repository, reads what the service runs now, and the approval policy. */
-async function readTarget(input: DeployInput, state: DeployState, controls: Controls): Promise<DescribeTargetResult> {
+/**
+ * Checks the cluster, service and repository, reads what the service runs now, and the approval policy; in image
+ * mode also finds the image, so a digest that is not there is refused before anything changes.
+ */
+async function readTarget(
+  input: DeployInput,
+  state: DeployState,
+  controls: Controls,
+): Promise<{ current: DescribeTargetResult; given: Image | undefined }> {
   const { target } = input;
   const where = `${target.cluster}/${target.service}`;
   return await state.run('validate', async () => {
-    const [described] = await Promise.all([
+    const [described, , , given] = await Promise.all([
       aws.describeTarget.executeWithOptions({ summary: `read ${where} from ECS` }, [
         { region: target.region, cluster: target.cluster, service: target.service, repository: target.repository },
       ]),
@@ -153,6 +174,7 @@ async function readTarget(input: DeployInput, state: DeployState, controls: Cont
         { region: target.region, repository: target.repository },
       ]),
       loadApprovalPolicy(state, controls.approvals),
+      checkGivenImage(input),
     ]);
     if (described.controller && described.controller !== 'ECS') {
       throw ApplicationFailure.nonRetryable(
@@ -162,7 +184,7 @@ async function readTarget(input: DeployInput, state: DeployState, controls: Cont
         ErrorType.invalidInput,
       );
     }
-    return described;
+    return { current: described, given };
   });
 }
 
@@ -174,6 +196,10 @@ function isAlreadyLive(input: DeployInput, current: DescribeTargetResult): boole
   const observed = current.observed;
   if (!observed?.stable) return false;
   if (input.rollbackTo) return observed.taskDefinitionArn === input.rollbackTo.taskDefinitionArn;
+  // Image mode names the image, not a build: live when the target's container already runs that digest.
+  if (input.imageDigest) {
+    return observed.images.some((i) => i.container === input.target.containerName && i.digest === input.imageDigest);
+  }
   return observed.sha === input.sha;
 }
 
@@ -209,6 +235,7 @@ async function register(
         ...(input.reuse?.taskDefinitionArn ? { reuseTaskDefinitionArn: input.reuse.taskDefinitionArn } : {}),
         currentTaskDefinitionArn: current.taskDefinitionArn,
         containerName: target.containerName,
+        ...(image.containers ? { containerNames: image.containers } : {}),
         imageRef: image.imageDigest ? pinnedImageRef(image.imageRef, image.imageDigest) : image.imageRef,
         sha,
         deployId,

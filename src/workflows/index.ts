@@ -1,3 +1,4 @@
 export { deploy } from './deploy.js';
 export { serviceQueue } from './queue.js';
 export { renderTaskDefinition } from './render.js';
+export { notifyWebhook } from './notify.js';

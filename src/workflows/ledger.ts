@@ -32,6 +32,7 @@ export class Ledger {
       imageDigest: tested.imageDigest,
       binarySha256: tested.binarySha256,
     };
+    if (tested.recipe) hint.recipe = tested.recipe;
     const revision = this.entries.find((e) => e.sha === sha && e.status === 'succeeded' && e.taskDefinitionArn);
     if (revision?.taskDefinitionArn) hint.taskDefinitionArn = revision.taskDefinitionArn;
     return hint;
@@ -100,5 +101,6 @@ export function entryOf(
   if (result.imageRef) entry.imageRef = result.imageRef;
   if (result.imageDigest) entry.imageDigest = result.imageDigest;
   if (result.binarySha256) entry.binarySha256 = result.binarySha256;
+  if (result.recipe) entry.recipe = result.recipe;
   return entry;
 }

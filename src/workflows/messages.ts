@@ -1,6 +1,13 @@
 /** Signals, queries and updates of the deploy and queue workflows. Defined once here; clients import them. */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ApprovalView, DeployOptions, DeployProgress, DeployResult, DeployTarget } from '../shared/types.js';
+import type {
+  ApprovalView,
+  DeployOptions,
+  DeployProgress,
+  DeployResult,
+  DeployTarget,
+  RecipeSummary,
+} from '../shared/types.js';
 
 /**
  * An approval. `token`: the approver's OIDC ID token, verified by the worker (kept in this signal's or update's
@@ -47,7 +54,14 @@ export const progressQuery = defineQuery<DeployProgress>('progress');
 
 /** A request to the service's queue: deploy a SHA, or roll back to an earlier good deploy. */
 export type QueueRequest =
-  | ({ kind: 'deploy'; sha: string; target: DeployTarget; options?: DeployOptions } & Requester)
+  | ({
+      kind: 'deploy';
+      sha: string;
+      target: DeployTarget;
+      options?: DeployOptions;
+      /** Image mode: deploy this digest of the target's repository instead of building the SHA. */
+      imageDigest?: string;
+    } & Requester)
   | ({ kind: 'rollback'; toSha?: string; target: DeployTarget; options?: DeployOptions } & Requester);
 
 /** Who asks: a name for the record, and an OIDC ID token the deploy verifies (see DeployInput). */
@@ -80,6 +94,8 @@ export interface LedgerEntry {
   imageDigest?: string;
   /** Set when the deploy's binary passed its tests and its image was pushed. */
   binarySha256?: string;
+  /** The recipe it was built with: a deploy that reuses its image gives the same containers the image. */
+  recipe?: RecipeSummary;
   /** A later rollback went back past this deploy: it is not a known-good target any more. */
   rolledBack?: boolean;
   /** Who or what asked for it (`deployctl history`). Absent in entries recorded before it was kept. */

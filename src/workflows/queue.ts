@@ -59,6 +59,8 @@ interface Running {
   handle: ChildWorkflowHandle<typeof deploy>;
   /** For a rollback: the seq of the deploy it goes back to. */
   rollbackToSeq?: number;
+  /** Image mode: the digest it deploys. */
+  imageDigest?: string;
   requestedBy?: string;
   superseded: boolean;
 }
@@ -113,7 +115,14 @@ export async function serviceQueue(input: QueueInput): Promise<void> {
 
   const handleRequest = async (req: QueueRequest): Promise<QueueAnswer> => {
     const latest = newest();
-    if (req.kind === 'deploy' && latest && latest.kind === 'deploy' && latest.sha === req.sha && !latest.superseded) {
+    if (
+      req.kind === 'deploy' &&
+      latest &&
+      latest.kind === 'deploy' &&
+      latest.sha === req.sha &&
+      latest.imageDigest === req.imageDigest &&
+      !latest.superseded
+    ) {
       return { workflowId: latest.workflowId, runId: latest.runId, mode: 'attached', seq: latest.seq, superseding: [] };
     }
     const planned = plan(req, ledger);
@@ -156,6 +165,7 @@ export async function serviceQueue(input: QueueInput): Promise<void> {
       superseded: false,
     };
     if (planned.rollbackToSeq !== undefined) entry.rollbackToSeq = planned.rollbackToSeq;
+    if (planned.input.imageDigest) entry.imageDigest = planned.input.imageDigest;
     if (planned.input.requestedBy) entry.requestedBy = planned.input.requestedBy;
     const older = [...running.values()];
     running.set(entry.workflowId, entry);
@@ -252,6 +262,10 @@ function plan(
   }
   if (req.kind !== 'deploy')
     return { refusal: `unknown request kind ${JSON.stringify((req as { kind?: unknown }).kind)}` };
+  if (req.imageDigest !== undefined) {
+    // Image mode builds nothing, so nothing built before is reused.
+    return { sha: req.sha, input: validateDeployInput({ ...common, sha: req.sha, imageDigest: req.imageDigest }) };
+  }
   const reuse = ledger.reuseFor(req.sha);
   const input = validateDeployInput({ ...common, sha: req.sha, ...(reuse ? { reuse } : {}) });
   return { sha: req.sha, input };
@@ -260,9 +274,10 @@ function plan(
 function staticDetails(input: DeployInput, req: QueueRequest): string {
   const lines = [
     `sha: \`${input.sha}\``,
-    `image: ${input.target.repository}:${input.sha}`,
+    `image: ${input.target.repository}${input.imageDigest ? `@${input.imageDigest} (built elsewhere)` : `:${input.sha}`}`,
     `container: ${input.target.containerName}`,
     `task definition: ${input.target.taskDefinitionPath ?? "the service's current one"}`,
+    ...(input.target.recipePath ? [`recipe: ${input.target.recipePath}`] : []),
     `requested by: ${req.requestedBy ?? 'unknown'}`,
   ];
   if (input.rollbackTo)

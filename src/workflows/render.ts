@@ -6,7 +6,7 @@
 import { ApplicationFailure, proxyActivities, uuid4 } from '@temporalio/workflow';
 import { ErrorType } from '../shared/errors.js';
 import type { RenderActivities, RenderInput, RenderResult } from '../shared/render.js';
-import { ValidationError, validateSha, validateTarget } from '../shared/validate.js';
+import { ValidationError, validateDigest, validateSha, validateTarget } from '../shared/validate.js';
 
 const { renderTemplate } = proxyActivities<RenderActivities>({
   startToCloseTimeout: '5 minutes',
@@ -21,13 +21,20 @@ const { renderTemplate } = proxyActivities<RenderActivities>({
 export async function renderTaskDefinition(input: RenderInput): Promise<RenderResult> {
   let sha: string;
   let target: RenderInput['target'];
+  let imageDigest: string | undefined;
   try {
     sha = validateSha(input?.sha);
     target = validateTarget(input?.target);
+    if (input.imageDigest !== undefined) imageDigest = validateDigest(input.imageDigest, 'imageDigest');
   } catch (err) {
     // Thrown as is, a validation error would fail the workflow task and retry forever.
     if (err instanceof ValidationError) throw ApplicationFailure.nonRetryable(err.message, ErrorType.invalidInput);
     throw err;
   }
-  return await renderTemplate({ sha, target, workspaceId: `render-${uuid4()}` });
+  return await renderTemplate({
+    sha,
+    target,
+    ...(imageDigest ? { imageDigest } : {}),
+    workspaceId: `render-${uuid4()}`,
+  });
 }

@@ -14,6 +14,7 @@ import type {
 import { awsCompensation, image, source } from './activities.js';
 import { causeMessage, revision } from './common.js';
 import { restoreService } from './compensate.js';
+import { countOutcome } from './metrics.js';
 import type { Controls } from './controls.js';
 import type { DeployState } from './state.js';
 
@@ -200,6 +201,7 @@ function finalResult(
   if (state.binarySha256) result.binarySha256 = state.binarySha256;
   if (state.input.queue) result.request = { seq: state.input.queue.seq, requestedAt: state.input.queue.requestedAt };
   if (state.serviceDeploymentArn) result.serviceDeploymentArn = state.serviceDeploymentArn;
+  if (state.recipe) result.recipe = state.recipe;
   if (failure) result.error = failure;
   if (controls.ended) {
     const { by, reason, at } = controls.ended;
@@ -213,6 +215,7 @@ function finalResult(
 export function rejectInput(raw: DeployInput, message: string): DeployResult {
   const info = workflowInfo();
   const text = (v: unknown): string => (typeof v === 'string' ? v.slice(0, 100) : '');
+  countOutcome('failed', undefined);
   return {
     status: 'failed',
     sha: text(raw?.sha),

@@ -4,6 +4,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import { SEARCH_ATTRIBUTES } from '../shared/names.js';
 import { milestone, rolloutPhase } from '../shared/rollout.js';
+import { countOutcome, recordStage } from './metrics.js';
 
 /** Milestones kept for people following a deploy; a rollback of a long linear rollout has a few dozen. */
 const MAX_ROLLOUT_STEPS = 100;
@@ -13,7 +14,9 @@ import type {
   DeployProgress,
   DeployResult,
   DeployStatus,
+  FinalStatus,
   ObservedService,
+  RecipeSummary,
   Reused,
   RolloutSnapshot,
   StageName,
@@ -57,6 +60,8 @@ export class DeployState {
   binarySha256: string | undefined;
   /** The ECS service deployment the update created. */
   serviceDeploymentArn: string | undefined;
+  /** The recipe the image was built with (or its reused image was). */
+  recipe: RecipeSummary | undefined;
   /** The latest reading of what the service runs. */
   observed: ObservedService | undefined;
   readonly reused: Reused = {};
@@ -65,6 +70,8 @@ export class DeployState {
   result: DeployResult | undefined;
   /** How a person approves this deploy, for the UI (set by the controls, which know the rules). */
   howToApprove: () => string = () => 'send the `approve` signal `{"by": "you"}`';
+  /** Told of every change of status (the webhook's notifier listens). */
+  onStatus: ((status: DeployStatus) => void) | undefined;
 
   constructor(
     readonly input: DeployInput,
@@ -114,6 +121,8 @@ export class DeployState {
       upsertSearchAttributes(this.stage ? [...pairs, { key: saStage, value: this.stage }] : pairs);
     }
     this.publish();
+    if (this.result && status === this.result.status) countOutcome(status as FinalStatus, this.input);
+    this.onStatus?.(status);
   }
 
   setRollout(snapshot: RolloutSnapshot): void {
@@ -151,6 +160,7 @@ export class DeployState {
   private finish(record: StageRecord, status: StageStatus, started: number): void {
     record.status = status;
     record.durationMs = Date.now() - started;
+    recordStage(record.name, status, record.durationMs);
     this.publish();
   }
 

@@ -56,6 +56,22 @@ describe('readActionInputs', () => {
     );
   });
 
+  test('image-digest and recipe become image mode and the recipe path; a bad digest names the input', () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const read = readActionInputs(inputs({ ...WITH, 'image-digest': digest, recipe: 'svc/deployctl.yml' }), {
+      GITHUB_SHA: SHA,
+    });
+    expect(read.imageDigest).toBe(digest);
+    expect(read.target.recipePath).toBe('svc/deployctl.yml');
+    expect(readActionInputs(inputs(WITH), { GITHUB_SHA: SHA }).imageDigest).toBeUndefined();
+    expect(() => readActionInputs(inputs({ ...WITH, 'image-digest': 'latest' }), { GITHUB_SHA: SHA })).toThrow(
+      /^invalid image-digest: "latest" is not a valid image digest/,
+    );
+    expect(() => readActionInputs(inputs({ ...WITH, recipe: '../x.yml' }), { GITHUB_SHA: SHA })).toThrow(
+      /^invalid recipe: /,
+    );
+  });
+
   test('an API key turns TLS on; the mTLS certificate and key come as PEM text, both or neither', () => {
     const withKey = readActionInputs(inputs({ ...WITH, 'temporal-api-key': 'k' }), { GITHUB_SHA: SHA });
     expect(withKey.settings).toMatchObject({ apiKey: 'k', tls: {} });

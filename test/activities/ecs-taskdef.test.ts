@@ -6,6 +6,7 @@ import {
   toTemplate,
   validateFargateSize,
   withImage,
+  withImageIn,
   type TaskDefinitionTemplate,
 } from '../../src/activities/ecs-taskdef.js';
 import { ValidationError } from '../../src/shared/validate.js';
@@ -55,6 +56,17 @@ describe('templates', () => {
     expect(next.containerDefinitions?.map((c) => c.image)).toEqual(['repo/web:new', 'repo/sidecar:1']);
     expect(template.containerDefinitions?.[0]?.image).toBe('repo/web:old');
     expect(taskDefinitionDiff(template, next)).toEqual(['containers[web].image: repo/web:old -> repo/web:new']);
+  });
+
+  test("withImageIn gives the image to the target's container and the recipe's others, each once", () => {
+    const template = toTemplate(described);
+    const both = withImageIn(template, { containerName: 'web', containerNames: ['sidecar', 'web'] }, 'repo/web:new');
+    expect(both.containerDefinitions?.map((c) => c.image)).toEqual(['repo/web:new', 'repo/web:new']);
+    const one = withImageIn(template, { containerName: 'sidecar' }, 'repo/web:new');
+    expect(one.containerDefinitions?.map((c) => c.image)).toEqual(['repo/web:old', 'repo/web:new']);
+    expect(() => withImageIn(template, { containerName: 'web', containerNames: ['api'] }, 'x')).toThrow(
+      'has no container named "api"',
+    );
   });
 
   test('withImage names containerName and lists the containers when the container is missing', () => {

@@ -9,7 +9,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { ecsActivities, type EcsActivities } from '../../src/activities/ecs.js';
 import { toTemplate } from '../../src/activities/ecs-taskdef.js';
-import { WORKER_DEFAULTS, type WorkerConfig } from '../../src/shared/config.js';
+import { WORKER_DEFAULTS, type WorkerConfig } from '../../src/worker/config.js';
 import { ErrorType } from '../../src/shared/errors.js';
 import { TAG_DEPLOY_ID, TAG_SHA } from '../../src/shared/names.js';
 import type { CheckRolloutInput, RegisterInput, RolloutSnapshot } from '../../src/shared/types.js';
@@ -52,6 +52,8 @@ beforeAll(async () => {
     maxWatches: WORKER_DEFAULTS.maxWatches,
     maxCachedWorkflows: WORKER_DEFAULTS.maxCachedWorkflows,
     ecsReadsPerSecond: WORKER_DEFAULTS.ecsReadsPerSecond,
+    uiUrl: WORKER_DEFAULTS.uiUrl,
+    telemetry: { logLevel: WORKER_DEFAULTS.logLevel },
     taskQueue: 'test',
   };
   workspace = join(workDir, 'workspaces', deployId);

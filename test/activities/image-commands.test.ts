@@ -56,6 +56,24 @@ describe('buildahCommands', () => {
     ]);
   });
 
+  it("builds a recipe's Dockerfile and context for its platform", () => {
+    const recipe = buildahCommands({
+      ...input,
+      dockerfile: '/w/workspaces/d1/services/worker/Dockerfile',
+      context: '/w/workspaces/d1/services/worker',
+      platform: 'linux/arm64',
+    });
+    const args = recipe.build[0]?.args ?? [];
+    expect(args.slice(args.indexOf('-f'), args.indexOf('-f') + 4)).toEqual([
+      '-f',
+      '/w/workspaces/d1/services/worker/Dockerfile',
+      '--platform',
+      'linux/arm64',
+    ]);
+    expect(args[args.length - 1]).toBe('/w/workspaces/d1/services/worker');
+    expect(dockerCommands({ ...input, platform: 'linux/arm64' }).build[0]?.args).toContain('--platform');
+  });
+
   it('writes the built image to an archive in the step directory, which needs no credentials', () => {
     expect(cmds.build[1]?.args.slice(-3)).toEqual([
       'push',

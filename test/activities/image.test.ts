@@ -4,11 +4,12 @@
  */
 import { execa, execaSync } from 'execa';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ecrActivities } from '../../src/activities/ecr.js';
 import { goActivities } from '../../src/activities/go.js';
 import { imageActivities } from '../../src/activities/image.js';
+import { parseRecipe } from '../../src/activities/recipe.js';
 import { findManifest } from '../../src/activities/registry-api.js';
 import { ErrorType } from '../../src/shared/errors.js';
 import type { PackageInput } from '../../src/shared/types.js';
@@ -224,6 +225,74 @@ describe('a Dockerfile whose RUN step looks for the worker credentials', () => {
     await writeFile(join(built.workspace, 'Dockerfile'), dockerfile(''));
     const result = await runActivity(imageActivities(config).packageImage, packageInput(built, newSha()));
     expect(result.pushed).toBe(true);
+  });
+});
+
+describe('packageImage by a recipe', () => {
+  it(
+    "pushes the recipe's artifact for linux/arm64, built from its own Dockerfile and folder, labelled with its hash",
+    async () => {
+      const workspace = await makeWorkspace(config, 'image-recipe');
+      workspaces.push(workspace);
+      await cp(join(ROOT, 'test/fixtures/worker'), join(workspace, 'services/worker'), { recursive: true });
+      const recipe = parseRecipe(
+        await readFile(join(workspace, 'services/worker/deploy.yml'), 'utf8'),
+        'services/worker/deploy.yml',
+      );
+      const ref = { sha: HEAD, deployId: basename(workspace) };
+      const built = await runActivity(goActivities(config).buildApp, { ...ref, recipe });
+      const sha = newSha();
+
+      const result = await runActivity(imageActivities(config).packageImage, {
+        ...ref,
+        sha,
+        recipe,
+        binarySha256: built.binarySha256,
+        region,
+        repository: 'worker',
+      });
+
+      expect(result.pushed).toBe(true);
+      const image = await pullImage(registry.address, 'worker', sha);
+      try {
+        expect(image.config).toMatchObject({ architecture: 'arm64', os: 'linux' });
+        expect(image.config.config).toMatchObject({
+          Entrypoint: ['/worker'],
+          Labels: { 'deploy.binary-sha256': built.binarySha256 },
+        });
+        const binary = await readFile(join(image.rootfs, 'worker'));
+        expect(createHash('sha256').update(binary).digest('hex')).toBe(built.binarySha256);
+        // Only the artifact: the folder's sources stayed out of the image.
+        expect(await readdir(image.rootfs)).toEqual(['worker']);
+      } finally {
+        await image.remove();
+      }
+    },
+    COLD_GO_BUILD_MS,
+  );
+});
+
+describe('checkImageDigest (image mode, beside the pushes it finds)', () => {
+  it('finds a pushed digest in the repository and names the image by it', async () => {
+    const pushed = await manifestDigest(registry.address, repository, HEAD);
+    if (!pushed) throw new Error(`the packageImage tests above push ${repository}:${HEAD}`);
+    const { checkImageDigest } = ecrActivities(config);
+    expect(await runActivity(checkImageDigest, { region, repository, imageDigest: pushed })).toEqual({
+      imageRef: `${registry.address}/${repository}@${pushed}`,
+      imageDigest: pushed,
+    });
+  });
+
+  it('refuses, non-retryably and in one line, a digest the repository does not hold', async () => {
+    const bogus = `sha256:${'0'.repeat(64)}`;
+    const err = await failureOf(
+      runActivity(ecrActivities(config).checkImageDigest, { region, repository, imageDigest: bogus }),
+    );
+    expect(err.type).toBe(ErrorType.notFound);
+    expect(err.nonRetryable).toBe(true);
+    expect(err.message).toBe(
+      `invalid imageDigest: ${bogus} is not in ${registry.address}/${repository}; push the image there first, or fix --image-digest`,
+    );
   });
 });
 

@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readdir, readFile, symlink, writeFile } from 'node:fs/p
 import { createServer, type Server } from 'node:net';
 import { basename, join } from 'node:path';
 import { goActivities } from '../../src/activities/go.js';
-import { WORKER_DEFAULTS } from '../../src/shared/config.js';
+import { WORKER_DEFAULTS } from '../../src/worker/config.js';
 import { ErrorType } from '../../src/shared/errors.js';
 import type { WorkspaceRef } from '../../src/shared/types.js';
 import { failureOf, runActivity } from '../support/activity.js';

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sourceActivities, sourceCheckouts } from '../../src/activities/source.js';
-import { WORKER_DEFAULTS, type WorkerConfig } from '../../src/shared/config.js';
+import { WORKER_DEFAULTS, type WorkerConfig } from '../../src/worker/config.js';
 import { ErrorType } from '../../src/shared/errors.js';
 import { failureOf, runActivity } from '../support/activity.js';
 import { startGitHttpServer, type GitHttpServer } from '../support/git-http.js';
@@ -50,6 +50,8 @@ beforeAll(async () => {
     maxWatches: WORKER_DEFAULTS.maxWatches,
     maxCachedWorkflows: WORKER_DEFAULTS.maxCachedWorkflows,
     ecsReadsPerSecond: WORKER_DEFAULTS.ecsReadsPerSecond,
+    uiUrl: WORKER_DEFAULTS.uiUrl,
+    telemetry: { logLevel: WORKER_DEFAULTS.logLevel },
     taskQueue: 't',
   };
 });
@@ -170,6 +172,25 @@ describe('checkout from a repository behind HTTP Basic auth (git http-backend)',
     // The snapshots were taken while git was talking to the server: they hold its remote helper's command line.
     expect(server.commandLines.some((l) => l.includes(`${server.origin}/app.git`))).toBe(true);
     expect(server.commandLines.filter((l) => l.includes(token))).toEqual([]);
+  });
+
+  it('steps of three deploys that miss the commit at once on one worker fetch it once, through its one manager', async () => {
+    const url = `${server.origin.replace('://', `://deploy:${token}@`)}/app.git`;
+    const checkouts = sourceCheckouts({ ...config, sourceRepo: url, workDir: join(dir, 'work-http-shared') });
+    const fetches = () => server.requests.filter((r) => r.path.endsWith('/info/refs')).length;
+    const before = fetches();
+
+    const workspaces = await Promise.all(
+      ['a', 'b', 'c'].map((id) =>
+        runActivity((ref: { sha: string; deployId: string }) => checkouts.ensure(ref), {
+          sha,
+          deployId: `shared-${id}`,
+        }),
+      ),
+    );
+
+    expect(fetches() - before).toBe(1);
+    for (const ws of workspaces) expect(await readFile(join(ws, 'served.txt'), 'utf8')).toBe('over http\n');
   });
 
   it('fails retryably with a wrong token, naming the repository without the token', async () => {

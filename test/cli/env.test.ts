@@ -30,6 +30,20 @@ describe('readTarget', () => {
     );
   });
 
+  test('the recipe comes from DEPLOY_RECIPE or --recipe, and a path leaving the repository names its source', () => {
+    expect(readTarget(targetSources({ ...ENV, DEPLOY_RECIPE: 'services/api/deploy.yml' })).recipePath).toBe(
+      'services/api/deploy.yml',
+    );
+    expect(readTarget(targetSources(ENV)).recipePath).toBeUndefined();
+    expect(readTarget(targetSources({ ...ENV, DEPLOY_RECIPE: 'a.yml' }, { recipePath: 'b.yml' })).recipePath).toBe(
+      'b.yml',
+    );
+    expect(() => readTarget(targetSources(ENV, { recipePath: '../deploy.yml' }))).toThrow(/^invalid --recipe: /);
+    expect(() => readTarget(targetSources({ ...ENV, DEPLOY_RECIPE: '/etc/deploy.yml' }))).toThrow(
+      /^invalid DEPLOY_RECIPE: /,
+    );
+  });
+
   test('an unset variable is named with the flag that can stand in for it', () => {
     expect(() => readTarget(targetSources({ ...ENV, CONTAINER_NAME: undefined }))).toThrow(
       'invalid CONTAINER_NAME: not set; set it, or pass --container-name',

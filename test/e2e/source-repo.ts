@@ -54,7 +54,9 @@ export interface AppStack {
   stop(): Promise<void>;
 }
 
-export async function startAppStack(opts: Pick<StackOptions, 'cluster' | 'approvalPolicy'> = {}): Promise<AppStack> {
+export async function startAppStack(
+  opts: Pick<StackOptions, 'cluster' | 'approvalPolicy' | 'webhookUrl'> = {},
+): Promise<AppStack> {
   const source = await makeSourceRepo();
   let stack: Stack;
   try {

@@ -24,6 +24,8 @@ export interface StackOptions {
   cluster?: boolean;
   /** The workers' approval policy file (DEPLOY_APPROVAL_POLICY); default deploy/approval-policy.local.json. */
   approvalPolicy?: string;
+  /** The workers' webhook (DEPLOY_WEBHOOK_URL); none by default. */
+  webhookUrl?: string;
 }
 
 const CLUSTER_TOOLS = [
@@ -54,6 +56,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
   if (opts.sourceRepo) env.DEPLOY_SOURCE_REPO = opts.sourceRepo;
   if (opts.approvalPolicy) env.DEPLOY_APPROVAL_POLICY = opts.approvalPolicy;
+  if (opts.webhookUrl) env.DEPLOY_WEBHOOK_URL = opts.webhookUrl;
   if (opts.cluster) env.STACK_POSTGRES_PORT = String(await freePort());
   const stop = async (): Promise<void> => {
     await execa(`${ROOT}/scripts/stack-down.sh`, [], { env: { STACK_DIR: dir }, reject: false });

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { WORKER_DEFAULTS, type WorkerConfig } from '../../src/shared/config.js';
+import { WORKER_DEFAULTS, type WorkerConfig } from '../../src/worker/config.js';
 import { ROOT } from './process.js';
 
 /**
@@ -32,6 +32,8 @@ export function testConfig(overrides: Partial<WorkerConfig> = {}): WorkerConfig 
     maxWatches: WORKER_DEFAULTS.maxWatches,
     maxCachedWorkflows: WORKER_DEFAULTS.maxCachedWorkflows,
     ecsReadsPerSecond: WORKER_DEFAULTS.ecsReadsPerSecond,
+    uiUrl: WORKER_DEFAULTS.uiUrl,
+    telemetry: { logLevel: WORKER_DEFAULTS.logLevel },
     ...overrides,
   };
 }

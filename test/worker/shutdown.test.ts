@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../support/process.js';
 import { startDevServer, type DevServer } from '../support/temporal.js';
+import { logMessages } from '../support/worker-log.js';
 
 let server: DevServer;
 let dir: string;
@@ -59,7 +60,7 @@ describe('the worker process (dist/worker.js)', () => {
     worker.kill('SIGTERM');
     const result = await worker;
     expect(result.exitCode).toBe(0);
-    expect(await text()).toMatch(/worker: stopped\s*$/);
+    expect(logMessages(await text()).pop()).toBe('worker: stopped');
   });
 
   test('refuses to start on a namespace the server does not know, naming TEMPORAL_NAMESPACE', async () => {
@@ -70,8 +71,10 @@ describe('the worker process (dist/worker.js)', () => {
       timeout: 60_000,
     });
     expect(result.exitCode).toBe(1);
-    expect(result.stderr).toContain(
-      `worker: invalid TEMPORAL_NAMESPACE: namespace "missing-ns" does not exist on ${server.address}`,
+    expect(logMessages(result.stderr)).toContainEqual(
+      expect.stringContaining(
+        `worker: invalid TEMPORAL_NAMESPACE: namespace "missing-ns" does not exist on ${server.address}`,
+      ),
     );
   });
 

@@ -16,11 +16,15 @@ import { startDeploy, statusIs, waitForProgress, withWorker } from './harness.js
 
 let env: TestWorkflowEnvironment;
 
+// A server of its own per test: a deploy's last notice ends after the deploy, and the time-skipping server then holds
+// its clock for good (temporalio/sdk-typescript#1101, abandoned children).
 beforeAll(async () => {
-  env = await timeSkippingEnv();
   await workflowBundle();
 });
-afterAll(async () => {
+beforeEach(async () => {
+  env = await timeSkippingEnv();
+});
+afterEach(async () => {
   await env?.teardown();
 });
 

@@ -6,16 +6,20 @@ import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
 import type { DeployActivities } from '../../src/shared/activities.js';
 import type { DeployInput } from '../../src/shared/types.js';
 import { approveSignal, approveUpdate, cancelSignal } from '../../src/workflows/messages.js';
-import { NEW, PREVIOUS, SHA, fakeActivities, fakeToken, input, snapshot } from './fakes.js';
+import { NEW, PREVIOUS, SHA, fakeActivities, fakeToken, input, snapshot, watchWith } from './fakes.js';
 import { startDeploy, statusIs, waitForProgress, withWorker } from './harness.js';
 
 let env: TestWorkflowEnvironment;
 
+// A server of its own per test: a deploy's last notice ends after the deploy, and the time-skipping server then holds
+// its clock for good (temporalio/sdk-typescript#1101, abandoned children).
 beforeAll(async () => {
-  env = await timeSkippingEnv();
   await workflowBundle();
 });
-afterAll(async () => {
+beforeEach(async () => {
+  env = await timeSkippingEnv();
+});
+afterEach(async () => {
   await env?.teardown();
 });
 
@@ -27,6 +31,18 @@ const hangingRollout: Partial<DeployActivities> = {
   checkRollout: async ({ taskDefinitionArn }) =>
     taskDefinitionArn === NEW ? snapshot('in_progress', 1) : snapshot('completed'),
 };
+
+/**
+ * Fakes for a rollout that never settles, cancelled or superseded mid-wait. Their watch returns only every 5 s unless
+ * there is news: the Java time-skipping server loses the workflow task whose cancel crosses a watch's completion
+ * (ACTIVITY_UNKNOWN, never redelivered), which the default 200 ms watch made likely on a loaded machine. Real servers
+ * take that race; this server does not.
+ */
+function hangingActivities(extra: Partial<DeployActivities> = {}) {
+  const acts = fakeActivities({ ...extra, ...hangingRollout });
+  acts.watchRollout = watchWith((i) => acts.checkRollout(i), 5_000);
+  return acts;
+}
 
 const updatedTo = (acts: ReturnType<typeof fakeActivities>): string[] =>
   acts.calls
@@ -186,7 +202,7 @@ describe('cancel', () => {
   ])(
     '%s during wait_stable puts the previous revision back, waits until it is stable, and ends cancelled',
     async (how, by, reason) => {
-      const acts = fakeActivities(hangingRollout);
+      const acts = hangingActivities();
       const result = await withWorker(env, acts, async (tq) => {
         const handle = await startDeploy(env, tq, input());
         await waitForProgress(handle, (p) => p.status === 'waiting_stable' && p.rollout !== undefined);
@@ -255,7 +271,7 @@ describe('supersede', () => {
   });
 
   test('a superseded deploy mid-rollout compensates first; the newer one updates only after that', async () => {
-    const acts = fakeActivities({ ...perSha, ...hangingRollout });
+    const acts = hangingActivities(perSha);
     const [older, newer] = await withWorker(env, acts, async (tq) => {
       const a = await startDeploy(env, tq, input());
       await waitForProgress(a, (p) => p.status === 'waiting_stable' && p.rollout !== undefined);

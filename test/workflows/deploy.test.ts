@@ -7,6 +7,7 @@ import { deploy } from '../../src/workflows/deploy.js';
 import { ErrorType } from '../../src/shared/errors.js';
 import { LIMITS } from '../../src/shared/validate.js';
 import { DIGEST, NEW, PREVIOUS, SHA, fakeActivities, input, nonRetryable, snapshot } from './fakes.js';
+import { settleNotices } from './harness.js';
 import { createDeployWorkers } from '../../src/workers.js';
 
 let env: TestWorkflowEnvironment;
@@ -20,11 +21,15 @@ const slowPackage: DeployActivities['packageImage'] = async ({ sha }) => {
 };
 let n = 0;
 
+// A server of its own per test: a deploy's last notice ends after the deploy, and the time-skipping server then holds
+// its clock for good (temporalio/sdk-typescript#1101, abandoned children).
 beforeAll(async () => {
-  env = await timeSkippingEnv();
   await workflowBundle();
 });
-afterAll(async () => {
+beforeEach(async () => {
+  env = await timeSkippingEnv();
+});
+afterEach(async () => {
   await env?.teardown();
 });
 
@@ -37,7 +42,9 @@ async function run(activities: DeployActivities, args: DeployInput = input()): P
     activities,
   });
   return await workers.runUntil(
-    env.client.workflow.execute(deploy, { taskQueue, workflowId: `wf-${n}`, args: [args] }),
+    env.client.workflow
+      .execute(deploy, { taskQueue, workflowId: `wf-${n}`, args: [args] })
+      .finally(() => settleNotices(env)),
   );
 }
 

@@ -125,6 +125,10 @@ export function fakeActivities(overrides: Partial<DeployActivities> = {}): Deplo
       imageRef: `127.0.0.1:5000/web:${sha}`,
       detail: `holds the tested binary at ${imageDigest}`,
     }),
+    checkImageDigest: async ({ repository, imageDigest }) => ({
+      imageRef: `127.0.0.1:5000/${repository}@${imageDigest}`,
+      imageDigest,
+    }),
     describeTarget: async () => ({
       serviceArn: 'arn:svc',
       taskDefinitionArn: running,
@@ -158,6 +162,7 @@ export function fakeActivities(overrides: Partial<DeployActivities> = {}): Deplo
     stopRollout: async () => ({ accepted: false, detail: 'the fake ECS has no service deployments' }),
     continueRollout: async ({ hookId }) => ({ accepted: true, detail: `continued past ${hookId}` }),
     deregisterTaskDefinition: async () => undefined,
+    notify: async () => ({ delivered: false, detail: 'no webhook in this test' }),
     approvalPolicy: async () => policy(),
     verifyIdentity: async ({ token }) => {
       const body = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {

@@ -23,7 +23,34 @@ export async function withWorker<T>(
     workflows: { workflowBundle: await workflowBundle() },
     activities,
   });
-  return await workers.runUntil(fn(taskQueue));
+  return await workers.runUntil(fn(taskQueue).finally(() => settleNotices(env)));
+}
+
+/**
+ * Lets the deploys' notices (notifyWebhook runs, which outlive their deploy by design) end while the worker still
+ * runs, and terminates any that do not within a few seconds. One left behind without a worker would hold a
+ * workflow task open, and the test server skips no time while one is open: every later test would hang.
+ */
+export async function settleNotices(env: TestWorkflowEnvironment, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { executions } = await env.client.workflowService.listOpenWorkflowExecutions({
+      namespace: env.client.options.namespace,
+      maximumPageSize: 1000,
+      typeFilter: { name: 'notifyWebhook' },
+    });
+    if (!executions?.length) return;
+    if (Date.now() > deadline) {
+      for (const e of executions) {
+        await env.client.workflow
+          .getHandle(e.execution?.workflowId ?? '', e.execution?.runId ?? undefined)
+          .terminate('the test is over')
+          .catch(() => undefined);
+      }
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 export async function startDeploy(

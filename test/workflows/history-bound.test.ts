@@ -8,15 +8,20 @@ import { deploy } from '../../src/workflows/deploy.js';
 import { MAX_CHECKPOINTS } from '../../src/workflows/wait-stable.js';
 import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
 import { NEW, fakeActivities, input, policy, snapshot } from './fakes.js';
+import { settleNotices } from './harness.js';
 import { createDeployWorkers } from '../../src/workers.js';
 
 let env: TestWorkflowEnvironment;
 
+// A server of its own per test: a deploy's last notice ends after the deploy, and the time-skipping server then holds
+// its clock for good (temporalio/sdk-typescript#1101, abandoned children).
 beforeAll(async () => {
-  env = await timeSkippingEnv();
   await workflowBundle();
 });
-afterAll(async () => {
+beforeEach(async () => {
+  env = await timeSkippingEnv();
+});
+afterEach(async () => {
   await env?.teardown();
 });
 
@@ -32,6 +37,7 @@ async function runAndCount(acts: ReturnType<typeof fakeActivities>, args: Parame
     (async () => {
       const handle = await env.client.workflow.start(deploy, { taskQueue, workflowId: taskQueue, args: [args] });
       const result = await handle.result();
+      await settleNotices(env);
       return { result, events: (await handle.fetchHistory()).events?.length ?? 0 };
     })(),
   );

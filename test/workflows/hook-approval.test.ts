@@ -4,12 +4,14 @@
  * settling); a hook that expires unanswered leaves the decision to ECS. The verifier is the fake one (fakes.ts).
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { DeployActivities } from '../../src/shared/activities.js';
-import type { DeployInput, RolloutSnapshot } from '../../src/shared/types.js';
+import type { DeployInput } from '../../src/shared/types.js';
 import { approveSignal, rejectSignal } from '../../src/workflows/messages.js';
 import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
-import { NEW, fakeActivities, fakeToken, input, snapshot } from './fakes.js';
+import { fakeActivities, fakeToken, input } from './fakes.js';
+import { SD, pausingService } from './fake-hooks.js';
 import { startDeploy, waitForProgress, withWorker } from './harness.js';
+import { notifyActivities } from '../../src/activities/notify.js';
+import { startReceiver } from '../support/webhook.js';
 
 let env: TestWorkflowEnvironment;
 
@@ -23,78 +25,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await env?.teardown();
 });
-
-const SD = 'arn:aws:ecs:us-east-1:123456789012:service-deployment/prod/web/abc';
-
-/**
- * A blue/green service deployment that pauses at POST_TEST_TRAFFIC_SHIFT (once per entry of `pauses`), then goes on
- * as the answers say: CONTINUE moves to the next pause or to SUCCESSFUL; ROLLBACK (through stopRollout) rolls back.
- * `expired` makes the first hook time out on ECS's side before anyone answers, with ROLLBACK as its timeout action.
- */
-function pausingService(opts: { pauses?: number; expired?: boolean } = {}) {
-  let stage: 'paused' | 'running' | 'done' | 'rolling_back' | 'rolled_back' = 'paused';
-  let hook = 1;
-  const pauses = opts.pauses ?? 1;
-  const sd = (state: RolloutSnapshot['state'], extra: Partial<RolloutSnapshot> = {}): RolloutSnapshot => ({
-    ...snapshot(state === 'paused' ? 'in_progress' : state),
-    state,
-    serviceDeploymentArn: SD,
-    strategy: 'BLUE_GREEN',
-    lifecycleStage: 'POST_TEST_TRAFFIC_SHIFT',
-    traffic: { production: 0, test: 100 },
-    ...extra,
-  });
-  const acts: Partial<DeployActivities> = {
-    describeTarget: async () => ({
-      serviceArn: 'arn:svc',
-      taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/web:1',
-      desiredCount: 2,
-      controller: 'ECS',
-      strategy: 'BLUE_GREEN',
-      pauseStages: ['POST_TEST_TRAFFIC_SHIFT'],
-    }),
-    updateService: async () => ({
-      previousTaskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/web:1',
-      deploymentId: 'ecs-svc/2',
-      serviceDeploymentArn: SD,
-      changed: true,
-    }),
-    checkRollout: async ({ taskDefinitionArn }) => {
-      if (opts.expired && stage === 'paused') stage = 'rolled_back';
-      if (stage === 'paused') {
-        return sd('paused', {
-          pausedHook: {
-            hookId: `hook-${hook}`,
-            stage: 'POST_TEST_TRAFFIC_SHIFT',
-            expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
-            timeoutAction: 'ROLLBACK',
-          },
-        });
-      }
-      if (stage === 'rolling_back') {
-        stage = 'rolled_back';
-        return sd('rolling_back');
-      }
-      if (stage === 'rolled_back') {
-        return sd('rolled_back', {
-          rollbackReason: 'lifecycle hook answered ROLLBACK',
-          ...(opts.expired ? { failedHook: { hookId: 'hook-1', status: 'TIMED_OUT' } } : {}),
-        });
-      }
-      return taskDefinitionArn === NEW ? sd('completed', { lifecycleStage: 'CLEAN_UP' }) : sd('completed');
-    },
-    continueRollout: async ({ hookId }) => {
-      hook += 1;
-      stage = hook > pauses ? 'done' : 'paused';
-      return { accepted: true, detail: `continued past ${hookId}` };
-    },
-    stopRollout: async ({ hookId }) => {
-      stage = 'rolling_back';
-      return { accepted: true, detail: `answered ${hookId ?? 'the deployment'} with ROLLBACK` };
-    },
-  };
-  return acts;
-}
 
 const options: DeployInput['options'] = { pollIntervalMs: 1000, stableTimeoutMs: 600_000 };
 const atHook = (p: { status: string; approval: { point?: string; state: string } }) =>
@@ -124,6 +54,35 @@ describe('approval at a PAUSE lifecycle hook', () => {
       { region: 'us-east-1', serviceDeploymentArn: SD, hookId: 'hook-1' },
     ]);
     expect(acts.count('stopRollout')).toBe(0);
+  });
+
+  test('the webhook hears that the deploy waits at the hook, with its stage, expiry and approve command, then that it succeeded', async () => {
+    const receiver = await startReceiver();
+    try {
+      const { notify } = notifyActivities({ notify: { url: receiver.url }, uiUrl: 'http://ui.test' });
+      const acts = fakeActivities({ ...pausingService(), notify });
+      const workflowId = await withWorker(env, acts, async (tq) => {
+        const handle = await startDeploy(env, tq, input({ options }));
+        await waitForProgress(handle, atHook);
+        const [waiting] = await receiver.waitFor(1);
+        expect(waiting?.event.approval).toMatchObject({
+          point: 'lifecycle_hook',
+          hookStage: 'POST_TEST_TRAFFIC_SHIFT',
+          timeoutAction: 'ROLLBACK',
+        });
+        expect(waiting?.event.text).toMatch(
+          /awaits approval at the ECS lifecycle hook POST_TEST_TRAFFIC_SHIFT; ECS applies ROLLBACK at \d{4}-/,
+        );
+        await handle.signal(approveSignal, { token: fakeToken('bob'), comment: 'fine' });
+        expect((await handle.result()).status).toBe('succeeded');
+        await receiver.waitFor(2);
+        return handle.workflowId;
+      });
+      expect(receiver.received.map((r) => r.event.event)).toEqual(['awaiting_approval', 'succeeded']);
+      expect(receiver.received[0]?.event.approveCommand).toBe(`deployctl approve ${workflowId}`);
+    } finally {
+      await receiver.stop();
+    }
   });
 
   test('a rejection at the hook answers ROLLBACK there and the deploy ends rolled_back, at stage approval', async () => {

@@ -15,11 +15,12 @@ import type { deploy } from '../../src/workflows/deploy.js';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { requestDeploy } from '../../src/client/deploys.js';
-import { approveSignal, approveUpdate, cancelSignal, leaseSignal } from '../../src/workflows/messages.js';
+import { approveSignal, approveUpdate, cancelSignal, leaseSignal, rejectSignal } from '../../src/workflows/messages.js';
 import { ROOT } from '../support/process.js';
 import { startDevServer, timeSkippingEnv, workflowBundle } from '../support/temporal.js';
 import { NEW, PREVIOUS, SHA, fakeActivities, fakeToken, input, observed, policy, snapshot } from './fakes.js';
 import { startDeploy, statusIs, waitForProgress, withWorker } from './harness.js';
+import { pausingService } from './fake-hooks.js';
 import { createDeployWorkers } from '../../src/workers.js';
 
 export const HISTORIES_DIR = `${ROOT}/test/workflows/histories`;
@@ -196,6 +197,68 @@ const WITH_POLICY: Record<string, Scenario> = {
   },
 };
 
+/**
+ * Deploys that follow ECS through the watch (the watch-rollout patch): a plain rolling one, and a blue/green one that
+ * pauses at a PAUSE hook, approved (CONTINUE), rejected (ROLLBACK), or left to expire so that ECS rolls back by itself.
+ * Each runs on a server of its own: after a wait at a hook, the time-skipping server may hold its clock.
+ */
+const atHook = { pollIntervalMs: 1000, stableTimeoutMs: 600_000 };
+const WITH_WATCH: Record<string, Scenario> = {
+  watched: {
+    async run(env, tq) {
+      const h = await startDeploy(env, tq, input(), 'replay-watched');
+      await h.result();
+      return { watched: h };
+    },
+  },
+  hookApproved: {
+    activities: pausingService(),
+    async run(env, tq) {
+      const h = await startDeploy(env, tq, input({ options: atHook }), 'replay-hook-approved');
+      await waitForProgress(h, (p) => p.approval.point === 'lifecycle_hook' && p.approval.state === 'pending');
+      await h.signal(approveSignal, { token: fakeToken('bob'), comment: 'replay fixture' });
+      await h.result();
+      return { 'hook-approved': h };
+    },
+  },
+  hookRejected: {
+    activities: pausingService(),
+    async run(env, tq) {
+      const h = await startDeploy(env, tq, input({ options: atHook }), 'replay-hook-rejected');
+      await waitForProgress(h, (p) => p.approval.point === 'lifecycle_hook' && p.approval.state === 'pending');
+      await h.signal(rejectSignal, { token: fakeToken('bob'), comment: 'replay fixture' });
+      await h.result();
+      return { 'hook-rejected': h };
+    },
+  },
+  ecsRolledBack: {
+    activities: pausingService({ expired: true }),
+    async run(env, tq) {
+      const h = await startDeploy(env, tq, input({ options: atHook }), 'replay-ecs-rolled-back');
+      await h.result();
+      return { 'ecs-rolled-back': h };
+    },
+  },
+};
+
+/** Deploys that tell the worker's webhook (the notify patch): waiting for approval, then how they ended. */
+const WITH_NOTIFY: Record<string, Scenario> = {
+  notified: {
+    activities: {
+      approvalPolicy: async () =>
+        policy({ source: 'service', requireApproval: true, identity: 'namespace', approvers: ['bob'] }),
+      notify: async ({ event }) => ({ delivered: true, detail: `the receiver took the ${event} event` }),
+    },
+    async run(env, tq) {
+      const h = await startDeploy(env, tq, input(), 'replay-notified');
+      await waitForProgress(h, statusIs('awaiting_approval'));
+      await h.signal(approveSignal, { by: 'bob', comment: 'replay fixture' });
+      await h.result();
+      return { notified: h };
+    },
+  },
+};
+
 /** The queue itself needs update-with-start, so it is recorded on a real dev server: two deploys and a rollback. */
 async function recordQueue(): Promise<void> {
   const server = await startDevServer();
@@ -262,6 +325,18 @@ async function main(names: string[]): Promise<void> {
     }
   } finally {
     await env.teardown();
+  }
+  // A server of its own for each: after a wait at a hook, or a deploy's last notice (an abandoned child), the
+  // time-skipping server may hold its clock.
+  for (const [name, scenario] of Object.entries({ ...WITH_WATCH, ...WITH_NOTIFY })) {
+    if (!wanted(name)) continue;
+    const own = await timeSkippingEnv();
+    try {
+      const handles = await withWorker(own, fakeActivities(scenario.activities), (tq) => scenario.run(own, tq));
+      for (const [file, handle] of Object.entries(handles)) await save(file, await handle.fetchHistory());
+    } finally {
+      await own.teardown();
+    }
   }
 }
 

@@ -6,7 +6,9 @@ import { readFile, readdir } from 'node:fs/promises';
 import { Worker } from '@temporalio/worker';
 import { workflowBundle } from '../support/temporal.js';
 import { APPROVAL_PATCH } from '../../src/workflows/approval.js';
+import { NOTIFY_PATCH } from '../../src/workflows/notify.js';
 import { OBSERVE_PATCH } from '../../src/workflows/settle.js';
+import { WATCH_PATCH } from '../../src/workflows/wait-stable.js';
 import { HISTORIES_DIR, historyFromObject } from './record-histories.js';
 
 /** Recorded before the service queue and the last reading of ECS: runs started by older code must still replay. */
@@ -18,7 +20,17 @@ const WITH_QUEUE = ['already-live', 'queue', 'queued', 'rollback'];
  * approval by name in namespace mode. Everything before them replays on the rules it started with.
  */
 const WITH_POLICY = ['approved-by-name', 'approved-verified'];
-const EXPECTED = [...BEFORE_QUEUE, ...WITH_QUEUE, ...WITH_POLICY].sort();
+/**
+ * Recorded with the watch that follows ECS's service deployment: a rolling deploy, and a blue/green one at a PAUSE
+ * hook approved, rejected, or expired so that ECS rolled back by itself. Everything before replays on checkRollout.
+ */
+const WITH_WATCH = ['ecs-rolled-back', 'hook-approved', 'hook-rejected', 'watched'];
+/**
+ * Recorded with notifications (and the watch): an approval, then a success, each told to the webhook. Nothing before
+ * sends any.
+ */
+const WITH_NOTIFY = ['notified'];
+const EXPECTED = [...BEFORE_QUEUE, ...WITH_QUEUE, ...WITH_POLICY, ...WITH_WATCH, ...WITH_NOTIFY].sort();
 
 /** Every payload's data in a history, decoded: patch ids and results are base64 in the recorded JSON. */
 function decodedPayloads(history: unknown): string[] {
@@ -54,7 +66,10 @@ describe('replaying recorded deploy histories', () => {
     const markers = payloads.some((text) => text.includes(OBSERVE_PATCH));
     if (BEFORE_QUEUE.includes(name)) expect(markers).toBe(false);
     else if (name !== 'queue') expect(markers).toBe(true);
-    expect(payloads.some((text) => text.includes(APPROVAL_PATCH))).toBe(WITH_POLICY.includes(name));
+    const withPolicy = [...WITH_POLICY, ...WITH_WATCH, ...WITH_NOTIFY].includes(name);
+    expect(payloads.some((text) => text.includes(APPROVAL_PATCH))).toBe(withPolicy);
+    expect(payloads.some((text) => text.includes(WATCH_PATCH))).toBe([...WITH_WATCH, ...WITH_NOTIFY].includes(name));
+    expect(payloads.some((text) => text.includes(`"id":"${NOTIFY_PATCH}"`))).toBe(WITH_NOTIFY.includes(name));
     await expect(
       Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, `replay-${name}`),
     ).resolves.toBeUndefined();
@@ -62,7 +77,8 @@ describe('replaying recorded deploy histories', () => {
 
   test('all histories replay in one worker, as CI runs them', async () => {
     const histories = await Promise.all(
-      EXPECTED.map(async (name) => ({ workflowId: name, history: await load(name) })),
+      // The id each was recorded under: a deploy's notices are named after its workflow id.
+      EXPECTED.map(async (name) => ({ workflowId: `replay-${name}`, history: await load(name) })),
     );
     const failures: string[] = [];
     for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {

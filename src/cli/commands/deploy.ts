@@ -1,7 +1,7 @@
 /** deployctl deploy: request a deploy of a SHA from the service's queue; with --wait, follow it to its end. */
 import { Command } from 'commander';
 import type { DeployOptions } from '../../shared/types.js';
-import { validateSha } from '../../shared/validate.js';
+import { validateDigest, validateSha } from '../../shared/validate.js';
 import type { QueueRequest } from '../../workflows/messages.js';
 import { ALL_TARGET_FIELDS, JSON_HELP, targetFlags, targetOptions, type CliContext } from '../context.js';
 import { parseDuration } from '../../shared/duration.js';
@@ -26,6 +26,7 @@ export interface RequestFlags {
   repository?: string;
   containerName?: string;
   taskDefinition?: string;
+  recipe?: string;
 }
 
 /** Adds the flags deploy and rollback share. */
@@ -95,20 +96,35 @@ export function deployCommand(ctx: CliContext): Command {
       "Asks the service's queue to deploy a commit: the worker builds and tests it, pushes the image, registers a task definition, updates the service and waits until ECS says it is stable. Anything that fails after the update is rolled back.",
     )
     .requiredOption('--sha <sha>', 'the full 40-character commit SHA to deploy')
+    .option(
+      '--image-digest <digest>',
+      'deploy this image (sha256:<64 hex>), built elsewhere and already in the repository: checked, then registered and rolled out; no build, test or push',
+    )
     .option('--dry-run', 'validate, render the task definition and show what would change; request nothing');
-  requestOptions(command).action(async (flags: RequestFlags & { sha: string; dryRun?: boolean }) => {
-    const sha = validateSha(flags.sha, '--sha');
-    const target = readTarget(ctx.target(targetFlags(flags)));
-    const options = optionsFrom(ctx, flags);
-    if (flags.dryRun) {
-      const render = await renderFor(ctx, sha, target);
-      printRender(ctx, render, { json: flags.json ?? false, dryRun: true });
-      ctx.exitCode = EXIT.ok;
-      return;
-    }
-    const who = await requester(ctx.env, (line) => ctx.err(`deployctl: ${line}`));
-    const request: QueueRequest = { kind: 'deploy', sha, target, options, ...who };
-    ctx.exitCode = await sendRequest(ctx, request, flags);
-  });
+  requestOptions(command).action(
+    async (flags: RequestFlags & { sha: string; imageDigest?: string; dryRun?: boolean }) => {
+      const sha = validateSha(flags.sha, '--sha');
+      const imageDigest =
+        flags.imageDigest === undefined ? undefined : validateDigest(flags.imageDigest, '--image-digest');
+      const target = readTarget(ctx.target(targetFlags(flags)));
+      const options = optionsFrom(ctx, flags);
+      if (flags.dryRun) {
+        const render = await renderFor(ctx, sha, target, imageDigest);
+        printRender(ctx, render, { json: flags.json ?? false, dryRun: true });
+        ctx.exitCode = EXIT.ok;
+        return;
+      }
+      const who = await requester(ctx.env, (line) => ctx.err(`deployctl: ${line}`));
+      const request: QueueRequest = {
+        kind: 'deploy',
+        sha,
+        ...(imageDigest ? { imageDigest } : {}),
+        target,
+        options,
+        ...who,
+      };
+      ctx.exitCode = await sendRequest(ctx, request, flags);
+    },
+  );
   return command;
 }

@@ -10,10 +10,21 @@ import { readTarget } from '../env.js';
 import { EXIT } from '../exit.js';
 
 /** Renders on the worker (which has the repository); registers nothing. */
-export async function renderFor(ctx: CliContext, sha: string, target: DeployTarget): Promise<RenderResult> {
+export async function renderFor(
+  ctx: CliContext,
+  sha: string,
+  target: DeployTarget,
+  imageDigest?: string,
+): Promise<RenderResult> {
   const where = `${target.cluster}/${target.service}`;
   ctx.err(`${where} rendering the task definition of ${sha.slice(0, 7)} on the worker (registers nothing)`);
-  return await renderTaskDefinition({ client: await ctx.client(), taskQueue: ctx.settings().taskQueue, sha, target });
+  return await renderTaskDefinition({
+    client: await ctx.client(),
+    taskQueue: ctx.settings().taskQueue,
+    sha,
+    target,
+    ...(imageDigest ? { imageDigest } : {}),
+  });
 }
 
 /** The changes on stdout, one per line (or the JSON object); what they are against on stderr. */

@@ -3,8 +3,8 @@
  * Supports a local dev server, a self-hosted cluster with mTLS, and Temporal Cloud with an API key.
  */
 import { readFileSync, existsSync } from 'node:fs';
-import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from './names.js';
-import { ValidationError } from './validate.js';
+import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../shared/names.js';
+import { ValidationError } from '../shared/validate.js';
 
 export interface TlsSettings {
   serverNameOverride?: string;

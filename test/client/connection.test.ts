@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkNamespace, openConnection } from '../../src/client/connect.js';
-import { connectOptions, readConnectionSettings } from '../../src/shared/connection.js';
+import { connectOptions, readConnectionSettings } from '../../src/client/connection.js';
 import { startDevServer, type DevServer } from '../support/temporal.js';
 
 const PEM = (label: string): string => `-----BEGIN ${label}-----\nMIIBfake\n-----END ${label}-----\n`;

@@ -1,5 +1,5 @@
 /** The worker's settings: read once, refused with a line naming the variable when they are unsafe or malformed. */
-import { readWorkerConfig } from '../../src/shared/config.js';
+import { readWorkerConfig } from '../../src/worker/config.js';
 
 const base = { DEPLOY_SOURCE_REPO: '/srv/app.git' };
 
@@ -72,5 +72,69 @@ describe('the sandbox settings', () => {
     [{ DEPLOY_SANDBOX_IMAGE_USER: 'deploy-sandbox' }, 'invalid DEPLOY_SANDBOX_IMAGE_USER: must differ'],
   ])('refuses %j with a message naming the variable', (env, message) => {
     expect(() => read(env)).toThrow(message);
+  });
+});
+
+describe('the webhook and telemetry settings', () => {
+  const hook = 'https://hooks.slack.com/services/T0/B0/s3cr3tpath';
+
+  test('are off unless set: no webhook, no metrics or health endpoint, INFO logs, the local UI for links', () => {
+    const config = read({});
+    expect(config.notify).toBeUndefined();
+    expect(config.telemetry).toEqual({ logLevel: 'INFO' });
+    expect(config.uiUrl).toBe('http://localhost:8233');
+  });
+
+  test('take the webhook with its secret, the endpoints, the log level and the UI', () => {
+    const config = read({
+      DEPLOY_WEBHOOK_URL: hook,
+      DEPLOY_WEBHOOK_SECRET: 'x'.repeat(32),
+      DEPLOY_METRICS_ADDR: '0.0.0.0:9464',
+      DEPLOY_HEALTH_ADDR: '127.0.0.1:9465',
+      DEPLOY_LOG_LEVEL: 'debug',
+      TEMPORAL_UI_URL: 'https://cloud.temporal.io',
+    });
+    expect(config.notify).toEqual({ url: hook, secret: 'x'.repeat(32) });
+    expect(config.telemetry).toEqual({
+      logLevel: 'DEBUG',
+      metricsAddress: '0.0.0.0:9464',
+      healthAddress: '127.0.0.1:9465',
+    });
+    expect(config.uiUrl).toBe('https://cloud.temporal.io');
+  });
+
+  test('allow a plain-http webhook only on this machine', () => {
+    expect(read({ DEPLOY_WEBHOOK_URL: 'http://127.0.0.1:8080/hook' }).notify?.url).toBe('http://127.0.0.1:8080/hook');
+  });
+
+  test.each([
+    [
+      { DEPLOY_WEBHOOK_URL: 'http://hooks.example.com/s3cr3tpath' },
+      'invalid DEPLOY_WEBHOOK_URL: plain http would send',
+    ],
+    [{ DEPLOY_WEBHOOK_URL: 'hooks.slack.com/s3cr3tpath' }, 'invalid DEPLOY_WEBHOOK_URL: is not a URL'],
+    [{ DEPLOY_WEBHOOK_URL: 'ftp://example.com/s3cr3tpath' }, 'invalid DEPLOY_WEBHOOK_URL: has the scheme ftp:'],
+    [{ DEPLOY_WEBHOOK_SECRET: 'x'.repeat(32) }, 'invalid DEPLOY_WEBHOOK_SECRET: set without DEPLOY_WEBHOOK_URL'],
+    [
+      { DEPLOY_WEBHOOK_URL: hook, DEPLOY_WEBHOOK_SECRET: 's3cr3tpath' },
+      'invalid DEPLOY_WEBHOOK_SECRET: is 10 characters',
+    ],
+    [{ DEPLOY_METRICS_ADDR: '9464' }, 'invalid DEPLOY_METRICS_ADDR: "9464" is not host:port'],
+    [{ DEPLOY_HEALTH_ADDR: 'localhost:99999' }, 'invalid DEPLOY_HEALTH_ADDR: "localhost:99999" is not host:port'],
+    [{ DEPLOY_METRICS_ADDR: ':9464', DEPLOY_HEALTH_ADDR: ':9464' }, 'invalid DEPLOY_METRICS_ADDR'],
+    [
+      { DEPLOY_METRICS_ADDR: '127.0.0.1:9464', DEPLOY_HEALTH_ADDR: '127.0.0.1:9464' },
+      'invalid DEPLOY_HEALTH_ADDR: is the same address as DEPLOY_METRICS_ADDR',
+    ],
+    [{ DEPLOY_LOG_LEVEL: 'loud' }, 'invalid DEPLOY_LOG_LEVEL: "loud" is not one of TRACE, DEBUG, INFO, WARN, ERROR'],
+  ])('refuse %j with a message naming the variable, never repeating a secret', (env, message) => {
+    let thrown = '';
+    try {
+      read(env);
+    } catch (err) {
+      thrown = (err as Error).message;
+    }
+    expect(thrown).toContain(message);
+    expect(thrown).not.toContain('s3cr3tpath');
   });
 });

@@ -2,7 +2,7 @@
  * The worker's own configuration, read once from its environment. It never travels in workflow input.
  * Defaults are written here and nowhere else.
  */
-import { ValidationError } from './validate.js';
+import { ValidationError } from '../shared/validate.js';
 
 export type ImageBuilder = 'auto' | 'docker' | 'buildah';
 
@@ -21,6 +21,30 @@ export interface SandboxConfig {
   /** DEPLOY_SANDBOX_IMAGE_USER: runs buildah, and the Dockerfile's RUN steps under its subordinate ids. */
   imageUser: string;
 }
+
+/**
+ * Where the worker tells people about deploys (docs/production.md, "Notifications, logs, metrics and health"). The
+ * URL and the secret stay in the worker: a Slack webhook's URL is itself a credential, so neither enters workflow
+ * history, events or logs.
+ */
+export interface NotifyConfig {
+  /** DEPLOY_WEBHOOK_URL: events are POSTed here as JSON. */
+  url: string;
+  /** DEPLOY_WEBHOOK_SECRET: signs every event (HMAC-SHA256 of "<timestamp>.<body>") so receivers can check its origin. */
+  secret?: string;
+}
+
+/** What the worker tells its operators: logs, metrics, health. */
+export interface TelemetryConfig {
+  /** DEPLOY_LOG_LEVEL: the least severe level written (JSON lines on stderr). */
+  logLevel: LogLevelName;
+  /** DEPLOY_METRICS_ADDR: host:port of the Prometheus endpoint (GET /metrics); none when unset. */
+  metricsAddress?: string;
+  /** DEPLOY_HEALTH_ADDR: host:port of the health endpoint (GET /healthz); none when unset. */
+  healthAddress?: string;
+}
+
+export type LogLevelName = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
 export interface WorkerConfig {
   /** Git URL or local path the deploys check out from (DEPLOY_SOURCE_REPO). */
@@ -46,6 +70,11 @@ export interface WorkerConfig {
   ecsReadsPerSecond: number;
   /** Workflows kept in the worker's memory between their tasks (DEPLOY_MAX_CACHED_WORKFLOWS). */
   maxCachedWorkflows: number;
+  /** The Temporal UI, for the run links in notifications (TEMPORAL_UI_URL). */
+  uiUrl: string;
+  /** Absent: no webhook, nothing is sent. */
+  notify?: NotifyConfig;
+  telemetry: TelemetryConfig;
 }
 
 export const WORKER_DEFAULTS = {
@@ -61,7 +90,13 @@ export const WORKER_DEFAULTS = {
   // A waiting deploy wakes about once a minute and its history stays a few hundred events, so replaying it is cheaper
   // than keeping it: the SDK's default (about 600 per GiB of heap) lets a thousand waits take a gigabyte or more.
   maxCachedWorkflows: 100,
+  uiUrl: 'http://localhost:8233',
+  logLevel: 'INFO' as LogLevelName,
 };
+
+const LOG_LEVELS: readonly LogLevelName[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
+/** A webhook secret shorter than this is guessable; HMAC keys should be at least as long as a random 128-bit token. */
+const MIN_SECRET_LENGTH = 16;
 
 /** Login names useradd accepts, so a name can go into an argument list and a passwd lookup safely. */
 const USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
@@ -109,9 +144,93 @@ export function readWorkerConfig(env: Record<string, string | undefined>, cwd: s
     maxCachedWorkflows: positiveNumber(env, 'DEPLOY_MAX_CACHED_WORKFLOWS', WORKER_DEFAULTS.maxCachedWorkflows, {
       integer: true,
     }),
+    uiUrl: httpUrl(env, 'TEMPORAL_UI_URL', { allowPlain: true }) ?? WORKER_DEFAULTS.uiUrl,
+    telemetry: readTelemetry(env),
   };
   if (registry !== undefined) config.registry = registry;
+  const notify = readNotify(env);
+  if (notify) config.notify = notify;
   return config;
+}
+
+function readNotify(env: Record<string, string | undefined>): NotifyConfig | undefined {
+  const url = httpUrl(env, 'DEPLOY_WEBHOOK_URL', { allowPlain: false });
+  const secret = env.DEPLOY_WEBHOOK_SECRET?.trim() || undefined;
+  if (url === undefined) {
+    if (secret !== undefined) {
+      throw new ValidationError('DEPLOY_WEBHOOK_SECRET', 'set without DEPLOY_WEBHOOK_URL; set both or neither');
+    }
+    return undefined;
+  }
+  if (secret !== undefined && secret.length < MIN_SECRET_LENGTH) {
+    throw new ValidationError(
+      'DEPLOY_WEBHOOK_SECRET',
+      `is ${secret.length} characters long; use at least ${MIN_SECRET_LENGTH} random characters (e.g. openssl rand -hex 32)`,
+    );
+  }
+  return secret === undefined ? { url } : { url, secret };
+}
+
+function readTelemetry(env: Record<string, string | undefined>): TelemetryConfig {
+  const level = (env.DEPLOY_LOG_LEVEL?.trim().toUpperCase() || WORKER_DEFAULTS.logLevel) as LogLevelName;
+  if (!LOG_LEVELS.includes(level)) {
+    throw new ValidationError('DEPLOY_LOG_LEVEL', `"${env.DEPLOY_LOG_LEVEL}" is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const telemetry: TelemetryConfig = { logLevel: level };
+  const metrics = listenAddress(env, 'DEPLOY_METRICS_ADDR');
+  const health = listenAddress(env, 'DEPLOY_HEALTH_ADDR');
+  if (metrics !== undefined && metrics === health) {
+    throw new ValidationError(
+      'DEPLOY_HEALTH_ADDR',
+      `is the same address as DEPLOY_METRICS_ADDR (${metrics}); give each its own port`,
+    );
+  }
+  if (metrics !== undefined) telemetry.metricsAddress = metrics;
+  if (health !== undefined) telemetry.healthAddress = health;
+  return telemetry;
+}
+
+/**
+ * An http(s) URL, or undefined when unset. Plain HTTP would show the URL (for a webhook, a credential) and what is
+ * sent to anyone on the path, so it is only allowed where asked for, or to this machine.
+ */
+function httpUrl(
+  env: Record<string, string | undefined>,
+  name: string,
+  opts: { allowPlain: boolean },
+): string | undefined {
+  const text = env[name]?.trim();
+  if (!text) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    // The value itself may be a credential: the message never repeats it.
+    throw new ValidationError(name, 'is not a URL; give the full https:// address');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ValidationError(name, `has the scheme ${url.protocol}; give an https:// address`);
+  }
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  if (url.protocol === 'http:' && !opts.allowPlain && !loopback) {
+    throw new ValidationError(
+      name,
+      `plain http would send it and every event unencrypted to ${url.host}; give an https:// address (http only to 127.0.0.1 or localhost)`,
+    );
+  }
+  return text;
+}
+
+/** host:port to listen on, e.g. 127.0.0.1:9464 or 0.0.0.0:9464; undefined when unset. */
+function listenAddress(env: Record<string, string | undefined>, name: string): string | undefined {
+  const text = env[name]?.trim();
+  if (!text) return undefined;
+  const match = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[2]);
+  if (!match || port < 1 || port > 65_535) {
+    throw new ValidationError(name, `"${text}" is not host:port to listen on (e.g. 127.0.0.1:9464)`);
+  }
+  return text;
 }
 
 function positiveNumber(
