@@ -8,7 +8,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { ROOT } from '../test/support/process.js';
+import { ROOT } from '../src/devstack/process.js';
 import { rolloutTable, scaleTable } from './report.js';
 import { runRollouts } from './rollouts.js';
 import { runScale, type ScaleRow } from './scale.js';

@@ -7,9 +7,9 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DescribeServiceDeploymentsCommand, DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
-import { MOTO_CREDENTIALS, setNextRollout } from '../test/support/moto.js';
-import { ROOT } from '../test/support/process.js';
-import { makeSourceRepo, type SourceRepo } from '../test/e2e/source-repo.js';
+import { MOTO_CREDENTIALS, setNextRollout } from '../src/devstack/moto.js';
+import { ROOT } from '../src/devstack/process.js';
+import { makeSourceRepo, type SourceRepo } from '../src/devstack/source-repo.js';
 import { readTarget, requestDeploy } from './client.js';
 import {
   activityTimings,

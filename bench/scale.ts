@@ -16,8 +16,8 @@ import {
 import type { Client } from '@temporalio/client';
 import { queueWorkflowId } from '../src/shared/names.js';
 import type { DeployResult, DeployTarget } from '../src/shared/types.js';
-import { MOTO_CREDENTIALS } from '../test/support/moto.js';
-import { ROOT } from '../test/support/process.js';
+import { MOTO_CREDENTIALS } from '../src/devstack/moto.js';
+import { ROOT } from '../src/devstack/process.js';
 import { requestDeploy } from './client.js';
 import { activityTimings, eventCount, movedOnMs, workflowTaskCount, type History } from './history.js';
 import type { BenchServer, BenchSettings } from './settings.js';

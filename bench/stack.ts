@@ -1,14 +1,14 @@
 /**
- * The bench's stack: the same scripts as `make stack` or `make stack-cluster` (test/support/stack.ts), a fault proxy in
+ * The bench's stack: the same scripts as `make stack` or `make stack-cluster` (src/devstack/stack.ts), a fault proxy in
  * front of the ECS emulator that enforces ECS's read bucket and counts every call, and worker processes of the
  * bench's own, on task queues of their own, that reach ECS only through that proxy. The stack's own workers stay
  * idle on theirs.
  */
 import { readFile } from 'node:fs/promises';
 import { Client, Connection } from '@temporalio/client';
-import { startFaultProxy, type FaultProxy, type RateLimitHandle } from '../test/support/fault-proxy.js';
-import { ROOT, startService, type Service } from '../test/support/process.js';
-import { startStack, type Stack } from '../test/support/stack.js';
+import { startFaultProxy, type FaultProxy, type RateLimitHandle } from '../src/devstack/fault-proxy.js';
+import { ROOT, startService, type Service } from '../src/devstack/process.js';
+import { startStack, type Stack } from '../src/devstack/stack.js';
 import type { BenchServer, BenchSettings } from './settings.js';
 
 /** ECS operations that read, which ECS throttles together per account and region in the bench. */

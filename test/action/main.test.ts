@@ -9,7 +9,7 @@ import { execa, type ResultPromise } from 'execa';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startAppStack, type AppStack, type SourceRepo } from '../e2e/source-repo.js';
+import { startAppStack, type AppStack, type SourceRepo } from '../../src/devstack/source-repo.js';
 import {
   actionInputEnv,
   readAction,
@@ -19,9 +19,9 @@ import {
   type Step,
   type Workflow,
 } from '../github/workflow-file.js';
-import { setNextRollout } from '../support/moto.js';
-import { ROOT } from '../support/process.js';
-import { deployctl, type Stack } from '../support/stack.js';
+import { setNextRollout } from '../../src/devstack/moto.js';
+import { ROOT } from '../../src/devstack/process.js';
+import { deployctl, type Stack } from '../../src/devstack/stack.js';
 import type { DeployResult } from '../../src/shared/types.js';
 
 let action: ActionMetadata;

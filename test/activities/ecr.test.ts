@@ -11,7 +11,7 @@ import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
 import { ecrActivities, getRegistryAuth } from '../../src/activities/ecr.js';
 import { ErrorType } from '../../src/shared/errors.js';
 import { failureOf, runActivity } from '../support/activity.js';
-import { startMoto, type MotoServer } from '../support/moto.js';
+import { startMoto, type MotoServer } from '../../src/devstack/moto.js';
 import { testConfig } from '../support/workspace.js';
 
 const region = 'us-east-1';

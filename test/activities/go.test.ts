@@ -8,7 +8,7 @@ import { goActivities } from '../../src/activities/go.js';
 import { ErrorType } from '../../src/shared/errors.js';
 import type { WorkspaceRef } from '../../src/shared/types.js';
 import { activityEnv, failureOf, runActivity } from '../support/activity.js';
-import { ROOT } from '../support/process.js';
+import { ROOT } from '../../src/devstack/process.js';
 import { COLD_GO_BUILD_MS, makeWorkspace, removeWorkspace, testConfig } from '../support/workspace.js';
 
 const config = testConfig();

@@ -10,7 +10,7 @@ import { identityActivities } from '../../src/activities/identity.js';
 import { mintLocalToken } from '../../src/cli/identity.js';
 import { parseApprovalConfig } from '../../src/shared/approval-config.js';
 import type { IdentityCheck, VerifyIdentityInput } from '../../src/shared/types.js';
-import { ROOT, freePort, startService, type Service } from '../support/process.js';
+import { ROOT, freePort, startService, type Service } from '../../src/devstack/process.js';
 
 const AUDIENCE = 'deploys-test';
 

@@ -15,9 +15,9 @@ import { ErrorType } from '../../src/shared/errors.js';
 import type { PackageInput } from '../../src/shared/types.js';
 import { failureOf, runActivity } from '../support/activity.js';
 import { addProbe, FAKE_WORKER_SECRETS, PROBE_TEST } from '../support/probe.js';
-import { startMoto, type MotoServer } from '../support/moto.js';
+import { startMoto, type MotoServer } from '../../src/devstack/moto.js';
 import { manifestDigest, pullImage, startRegistry, type TestRegistry } from '../support/registry.js';
-import { ROOT } from '../support/process.js';
+import { ROOT } from '../../src/devstack/process.js';
 import { COLD_GO_BUILD_MS, makeWorkspace, removeWorkspace, testConfig } from '../support/workspace.js';
 
 const region = 'us-east-1';

@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { deliver, WEBHOOK_REFUSED } from '../../src/activities/notify.js';
 import { runPageUrl, webhookEvent, type RunRef } from '../../src/activities/notify-event.js';
 import type { NotifyInput } from '../../src/shared/notify.js';
-import { freePort } from '../support/process.js';
+import { freePort } from '../../src/devstack/process.js';
 import { startReceiver, type Receiver } from '../support/webhook.js';
 
 const RUN: RunRef = { namespace: 'deploys.a1b2c', workflowId: 'deploy.prod.web.abc/1', runId: 'r-1' };

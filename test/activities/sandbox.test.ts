@@ -13,7 +13,7 @@ import { ErrorType } from '../../src/shared/errors.js';
 import type { WorkspaceRef } from '../../src/shared/types.js';
 import { failureOf, runActivity } from '../support/activity.js';
 import { addProbe, FAKE_WORKER_SECRETS, PROBE_TEST } from '../support/probe.js';
-import { ROOT } from '../support/process.js';
+import { ROOT } from '../../src/devstack/process.js';
 import {
   COLD_GO_BUILD_MS,
   makeWorkspace,

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { approvalToken, mintLocalToken, requesterToken } from '../../src/cli/identity.js';
-import { ROOT, freePort, startService, type Service } from '../support/process.js';
+import { ROOT, freePort, startService, type Service } from '../../src/devstack/process.js';
 
 let issuer: Service;
 let dir: string;

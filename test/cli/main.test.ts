@@ -5,7 +5,7 @@
 import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ROOT, freePort } from '../support/process.js';
+import { ROOT, freePort } from '../../src/devstack/process.js';
 
 const SHA = 'a'.repeat(40);
 

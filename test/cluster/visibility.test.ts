@@ -5,8 +5,8 @@
  */
 import type { DeployListing } from '../../src/client/deploys.js';
 import type { DeployResult } from '../../src/shared/types.js';
-import { clusterToolsMissing, deployctl, type Stack } from '../support/stack.js';
-import { startAppStack, type AppStack, type SourceRepo } from '../e2e/source-repo.js';
+import { clusterToolsMissing, deployctl, type Stack } from '../../src/devstack/stack.js';
+import { startAppStack, type AppStack, type SourceRepo } from '../../src/devstack/source-repo.js';
 
 const missing = clusterToolsMissing();
 if (missing) console.warn(`test/cluster/visibility.test.ts skipped: ${missing}`);

@@ -5,7 +5,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { ROOT } from '../support/process.js';
+import { ROOT } from '../../src/devstack/process.js';
 
 interface Service {
   image?: string;

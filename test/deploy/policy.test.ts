@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { renderIamPolicy, type PolicyDocument, type PolicyStatement } from '../../src/shared/iam-policy.js';
-import { ROOT } from '../support/process.js';
+import { ROOT } from '../../src/devstack/process.js';
 import { SDK_OPERATIONS, sourceFiles, usage, type Usage } from './code-actions.js';
 
 const list = (v: string[] | string): string[] => (Array.isArray(v) ? v : [v]);

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { SignJWT, decodeProtectedHeader, generateKeyPair } from 'jose';
 import { mintLocalToken } from '../../src/cli/identity.js';
 import type { DeployResult, FinalStatus } from '../../src/shared/types.js';
-import { deployctl, type Stack } from '../support/stack.js';
-import { startAppStack, type AppStack, type SourceRepo } from './source-repo.js';
+import { deployctl, type Stack } from '../../src/devstack/stack.js';
+import { startAppStack, type AppStack, type SourceRepo } from '../../src/devstack/source-repo.js';
 
 let stack: Stack;
 let source: SourceRepo;

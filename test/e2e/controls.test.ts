@@ -4,9 +4,9 @@ import { DescribeServicesCommand, DescribeTaskDefinitionCommand } from '@aws-sdk
 import type { DeployListing } from '../../src/client/deploys.js';
 import type { DeployResult, FinalStatus } from '../../src/shared/types.js';
 import type { LedgerEntry } from '../../src/workflows/messages.js';
-import { setNextRollout } from '../support/moto.js';
-import { deployctl, type Stack } from '../support/stack.js';
-import { startAppStack, type AppStack, type SourceRepo } from './source-repo.js';
+import { setNextRollout } from '../../src/devstack/moto.js';
+import { deployctl, type Stack } from '../../src/devstack/stack.js';
+import { startAppStack, type AppStack, type SourceRepo } from '../../src/devstack/source-repo.js';
 
 let stack: Stack;
 let source: SourceRepo;

@@ -5,9 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeployResult } from '../../src/shared/types.js';
-import { deployctl, type Stack } from '../support/stack.js';
+import { deployctl, type Stack } from '../../src/devstack/stack.js';
 import { startReceiver, type Receiver } from '../support/webhook.js';
-import { startAppStack, type AppStack, type SourceRepo } from './source-repo.js';
+import { startAppStack, type AppStack, type SourceRepo } from '../../src/devstack/source-repo.js';
 
 let receiver: Receiver;
 let app: AppStack | undefined;

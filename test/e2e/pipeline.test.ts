@@ -7,14 +7,14 @@ import {
 } from '@aws-sdk/client-ecs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setNextRollout } from '../support/moto.js';
+import { setNextRollout } from '../../src/devstack/moto.js';
 import { manifestDigest } from '../support/registry.js';
-import { deployctl, type Stack } from '../support/stack.js';
+import { deployctl, type Stack } from '../../src/devstack/stack.js';
 import type { DeployListing } from '../../src/client/deploys.js';
 import type { RenderResult } from '../../src/shared/render.js';
 import type { DeployResult } from '../../src/shared/types.js';
 import { addProbe } from '../support/probe.js';
-import { breakGreetingTest, startAppStack, type AppStack, type SourceRepo } from './source-repo.js';
+import { breakGreetingTest, startAppStack, type AppStack, type SourceRepo } from '../../src/devstack/source-repo.js';
 
 let stack: Stack;
 let source: SourceRepo;

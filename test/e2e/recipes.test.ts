@@ -14,10 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seedEcs } from '../../src/devstack/seed.js';
 import type { DeployResult } from '../../src/shared/types.js';
-import { ROOT } from '../support/process.js';
+import { ROOT } from '../../src/devstack/process.js';
 import { REGISTRY_PASSWORD, REGISTRY_USERNAME } from '../support/registry.js';
-import { deployctl } from '../support/stack.js';
-import { startAppStack, type AppStack } from './source-repo.js';
+import { deployctl } from '../../src/devstack/stack.js';
+import { startAppStack, type AppStack } from '../../src/devstack/source-repo.js';
 
 const RECIPE = 'services/worker/deploy.yml';
 /** The second service, seeded beside the stack's hello: its own repository, task definition and container. */

@@ -15,11 +15,11 @@ import {
 } from '@aws-sdk/client-ecs';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { ROOT, startService, type Service } from '../support/process.js';
+import { ROOT, startService, type Service } from '../../src/devstack/process.js';
 import { manifestExists } from '../support/registry.js';
-import { deployctl, type Stack } from '../support/stack.js';
+import { deployctl, type Stack } from '../../src/devstack/stack.js';
 import type { DeployResult, RolloutSnapshot } from '../../src/shared/types.js';
-import { startAppStack, type AppStack, type SourceRepo } from './source-repo.js';
+import { startAppStack, type AppStack, type SourceRepo } from '../../src/devstack/source-repo.js';
 import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 

@@ -5,9 +5,9 @@
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { manifestDigest } from '../support/registry.js';
-import { deployctl, type Stack } from '../support/stack.js';
+import { deployctl, type Stack } from '../../src/devstack/stack.js';
 import type { DeployResult } from '../../src/shared/types.js';
-import { startAppStack, type AppStack, type SourceRepo } from './source-repo.js';
+import { startAppStack, type AppStack, type SourceRepo } from '../../src/devstack/source-repo.js';
 
 let app: AppStack | undefined;
 let stack: Stack;

@@ -3,9 +3,9 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { DeployResult } from '../../src/shared/types.js';
-import { ROOT } from '../support/process.js';
-import { deployctl, startStack, type Stack } from '../support/stack.js';
-import { makeSourceRepo, type SourceRepo } from './source-repo.js';
+import { ROOT } from '../../src/devstack/process.js';
+import { deployctl, startStack, type Stack } from '../../src/devstack/stack.js';
+import { makeSourceRepo, type SourceRepo } from '../../src/devstack/source-repo.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [

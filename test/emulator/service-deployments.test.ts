@@ -11,7 +11,7 @@ import {
   UpdateServiceCommand,
   type DeploymentConfiguration,
 } from '@aws-sdk/client-ecs';
-import { startMoto, type MotoServer } from '../support/moto.js';
+import { startMoto, type MotoServer } from '../../src/devstack/moto.js';
 import { EcsSim } from '../support/ecs-sim.js';
 
 let moto: MotoServer;

@@ -4,8 +4,8 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { ROOT, TOOLS_BIN } from '../support/process.js';
-import { startMoto, type MotoServer } from '../support/moto.js';
+import { ROOT, TOOLS_BIN } from '../../src/devstack/process.js';
+import { startMoto, type MotoServer } from '../../src/devstack/moto.js';
 
 interface Report {
   answers: Record<string, number>;

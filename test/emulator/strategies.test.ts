@@ -8,7 +8,7 @@ import {
   type DeploymentLifecycleHookStage,
   type ServiceDeployment,
 } from '@aws-sdk/client-ecs';
-import { startMoto, type MotoServer } from '../support/moto.js';
+import { startMoto, type MotoServer } from '../../src/devstack/moto.js';
 import { EcsSim, distinct } from '../support/ecs-sim.js';
 
 let moto: MotoServer;

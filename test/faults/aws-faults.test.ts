@@ -4,7 +4,7 @@
  * moment) is retried and the deploy succeeds; what cannot (AccessDenied, validation errors) fails at once with
  * AWS's own message, before the service is touched.
  */
-import type { FaultRule } from '../support/fault-proxy.js';
+import type { FaultRule } from '../../src/devstack/fault-proxy.js';
 import { manifestDigest } from '../support/registry.js';
 import { recordCounts, startFaultStack, type FaultStack } from './harness.js';
 

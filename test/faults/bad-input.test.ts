@@ -7,11 +7,11 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WORKFLOW_TYPE } from '../../src/shared/names.js';
 import type { DeployInput, DeployResult } from '../../src/shared/types.js';
-import { breakGreetingTest } from '../e2e/source-repo.js';
+import { breakGreetingTest } from '../../src/devstack/source-repo.js';
 import { manifestDigest } from '../support/registry.js';
 import { execa } from 'execa';
-import { TOOLS_BIN } from '../support/process.js';
-import { deployctl } from '../support/stack.js';
+import { TOOLS_BIN } from '../../src/devstack/process.js';
+import { deployctl } from '../../src/devstack/stack.js';
 import { recordCounts, startFaultStack, type FaultStack } from './harness.js';
 
 let fs: FaultStack;

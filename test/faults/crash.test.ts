@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildResult, DeployResult, StageName } from '../../src/shared/types.js';
-import { TOOLS_BIN, startService, type Service } from '../support/process.js';
+import { TOOLS_BIN, startService, type Service } from '../../src/devstack/process.js';
 import { pullImage } from '../support/registry.js';
 import { activityResult, recordCounts, startFaultStack, until, type FaultStack, type Worker } from './harness.js';
 

@@ -10,12 +10,12 @@ import { execa } from 'execa';
 import type { DeployProgress, DeployResult, StageName } from '../../src/shared/types.js';
 import { progressQuery } from '../../src/workflows/messages.js';
 import type { deploy } from '../../src/workflows/deploy.js';
-import { makeSourceRepo, type SourceRepo } from '../e2e/source-repo.js';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { setNextRollout, type RolloutOutcome } from '../support/moto.js';
-import { ROOT, startService, type Service as Proc } from '../support/process.js';
+import { makeSourceRepo, type SourceRepo } from '../../src/devstack/source-repo.js';
+import { startFaultProxy, type FaultProxy } from '../../src/devstack/fault-proxy.js';
+import { setNextRollout, type RolloutOutcome } from '../../src/devstack/moto.js';
+import { ROOT, startService, type Service as Proc } from '../../src/devstack/process.js';
 import { REGISTRY_PASSWORD } from '../support/registry.js';
-import { deployctl, startStack, type Stack } from '../support/stack.js';
+import { deployctl, startStack, type Stack } from '../../src/devstack/stack.js';
 
 /** The worker's AWS secret in fault tests: distinctive, so a scan can prove it never leaks. */
 export const WORKER_AWS_SECRET = 'fAuLtTeStSeCrEt/wJalrXUtnFEMI/K7MDENG+bPxRfiCYzz9';

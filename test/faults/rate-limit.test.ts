@@ -2,7 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
-import { startFaultProxy, type FaultProxy, type RateLimitHandle } from '../support/fault-proxy.js';
+import { startFaultProxy, type FaultProxy, type RateLimitHandle } from '../../src/devstack/fault-proxy.js';
 
 describe('a rate limit on the fault proxy', () => {
   let target: Server;

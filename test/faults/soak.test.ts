@@ -8,8 +8,8 @@ import { execa } from 'execa';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeployResult } from '../../src/shared/types.js';
-import { breakGreetingTest } from '../e2e/source-repo.js';
-import type { RuleHandle } from '../support/fault-proxy.js';
+import { breakGreetingTest } from '../../src/devstack/source-repo.js';
+import type { RuleHandle } from '../../src/devstack/fault-proxy.js';
 import { leftoverProcesses, recordCounts, startFaultStack, type FaultStack, type Worker } from './harness.js';
 
 const DEPLOYS = Number(process.env.SOAK_DEPLOYS ?? 8);

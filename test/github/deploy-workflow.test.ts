@@ -1,7 +1,7 @@
 /** The repository's deploy job and the example for other repositories, read as GitHub reads them. */
 import { execa } from 'execa';
 import { join } from 'node:path';
-import { ROOT } from '../support/process.js';
+import { ROOT } from '../../src/devstack/process.js';
 import { readAction, readWorkflow, type ActionMetadata, type Step, type Workflow } from './workflow-file.js';
 
 let action: ActionMetadata;

@@ -1,7 +1,7 @@
 /** The worker's approval configuration: checked once at start, with a clear error naming the setting. */
 import { readFileSync } from 'node:fs';
 import { describeApprovalConfig, parseApprovalConfig, policyFor } from '../../src/shared/approval-config.js';
-import { ROOT } from '../support/process.js';
+import { ROOT } from '../../src/devstack/process.js';
 
 const GITHUB = {
   DEPLOY_OIDC_ISSUER: 'https://token.actions.githubusercontent.com',

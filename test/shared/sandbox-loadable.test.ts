@@ -5,7 +5,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { join, resolve } from 'node:path';
-import { ROOT } from '../support/process.js';
+import { ROOT } from '../../src/devstack/process.js';
 
 const SHARED = join(ROOT, 'src/shared');
 

@@ -16,7 +16,7 @@ import {
   type Service,
   type ServiceDeployment,
 } from '@aws-sdk/client-ecs';
-import { MOTO_CREDENTIALS } from './moto.js';
+import { MOTO_CREDENTIALS } from '../../src/devstack/moto.js';
 
 export const ONGOING = ['PENDING', 'IN_PROGRESS', 'STOP_REQUESTED', 'ROLLBACK_REQUESTED', 'ROLLBACK_IN_PROGRESS'];
 

@@ -4,7 +4,7 @@
  */
 import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ROOT } from './process.js';
+import { ROOT } from '../../src/devstack/process.js';
 
 export const PROBE_TEST = 'TestProbeFindsNoCredentials';
 

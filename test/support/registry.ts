@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TOOLS_BIN, freePort, startService } from './process.js';
+import { TOOLS_BIN, freePort, startService } from '../../src/devstack/process.js';
 
 /** moto's default account is 123456789012, and its ECR token decodes to AWS:<account>-auth-token. */
 export const REGISTRY_USERNAME = 'AWS';

@@ -3,7 +3,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import proto from '@temporalio/proto';
 const { temporal } = proto;
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { ROOT, TOOLS_BIN, freePort, startService, type Service } from './process.js';
+import { ROOT, TOOLS_BIN, freePort, startService, type Service } from '../../src/devstack/process.js';
 import { SEARCH_ATTRIBUTES } from '../../src/shared/names.js';
 
 export const WORKFLOWS_PATH = `${ROOT}/src/workflows/index.ts`;

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WORKER_DEFAULTS, type WorkerConfig } from '../../src/worker/config.js';
-import { ROOT } from './process.js';
+import { ROOT } from '../../src/devstack/process.js';
 
 /**
  * One work dir per test file (jest loads this module afresh for each), so suites running side by side never see

@@ -5,7 +5,7 @@
 import type { Server } from 'node:http';
 import type { WorkerStatus } from '@temporalio/worker';
 import { healthReport, startHealthServer } from '../../src/worker/health.js';
-import { freePort } from '../support/process.js';
+import { freePort } from '../../src/devstack/process.js';
 
 function status(overrides: Partial<WorkerStatus> = {}): WorkerStatus {
   return {

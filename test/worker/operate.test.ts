@@ -13,8 +13,8 @@ import { execa, type ResultPromise } from 'execa';
 import { seedEcs } from '../../src/devstack/seed.js';
 import { WORKFLOW_TYPE } from '../../src/shared/names.js';
 import type { DeployInput, DeployResult } from '../../src/shared/types.js';
-import { startMoto, type MotoServer } from '../support/moto.js';
-import { ROOT, freePort } from '../support/process.js';
+import { startMoto, type MotoServer } from '../../src/devstack/moto.js';
+import { ROOT, freePort } from '../../src/devstack/process.js';
 import { startDevServer, type DevServer } from '../support/temporal.js';
 import { startReceiver, type Receiver } from '../support/webhook.js';
 

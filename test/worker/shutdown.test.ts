@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from '../support/process.js';
+import { ROOT } from '../../src/devstack/process.js';
 import { startDevServer, type DevServer } from '../support/temporal.js';
 import { logMessages } from '../support/worker-log.js';
 

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, freePort } from '../support/process.js';
+import { ROOT, freePort } from '../../src/devstack/process.js';
 import { logLines } from '../support/worker-log.js';
 
 let dir: string;

@@ -9,7 +9,7 @@ import { notifyActivities } from '../../src/activities/notify.js';
 import { ErrorType } from '../../src/shared/errors.js';
 import type { DeployActivities } from '../../src/shared/activities.js';
 import { approveSignal, cancelSignal } from '../../src/workflows/messages.js';
-import { freePort } from '../support/process.js';
+import { freePort } from '../../src/devstack/process.js';
 import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
 import { startReceiver, type Receiver } from '../support/webhook.js';
 import { NEW, PREVIOUS, fakeActivities, input, nonRetryable, policy, snapshot } from './fakes.js';

@@ -16,7 +16,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { requestDeploy } from '../../src/client/deploys.js';
 import { approveSignal, approveUpdate, cancelSignal, leaseSignal, rejectSignal } from '../../src/workflows/messages.js';
-import { ROOT } from '../support/process.js';
+import { ROOT } from '../../src/devstack/process.js';
 import { startDevServer, timeSkippingEnv, workflowBundle } from '../support/temporal.js';
 import { NEW, PREVIOUS, SHA, fakeActivities, fakeToken, input, observed, policy, snapshot } from './fakes.js';
 import { startDeploy, statusIs, waitForProgress, withWorker } from './harness.js';

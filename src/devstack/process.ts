@@ -1,4 +1,4 @@
-/** Starting and stopping the real services tests use. Every service started here is stopped by its pid. */
+/** Starting and stopping the real services the tests and the bench use. Every service started here is stopped by its pid. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 import { openSync, mkdirSync } from 'node:fs';

@@ -6,8 +6,8 @@ import { ECSClient, TagResourceCommand, type Tag } from '@aws-sdk/client-ecs';
 import { ROOT, TOOLS_BIN, freePort, startService } from './process.js';
 
 /** moto accepts any credentials; the SDK only needs some to sign with. */
-export { MOTO_CREDENTIALS } from '../../src/devstack/seed.js';
-import { MOTO_CREDENTIALS } from '../../src/devstack/seed.js';
+export { MOTO_CREDENTIALS } from './seed.js';
+import { MOTO_CREDENTIALS } from './seed.js';
 
 export interface MotoServer {
   /** http://127.0.0.1:PORT */

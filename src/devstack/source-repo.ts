@@ -4,9 +4,9 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { MOTO_CREDENTIALS } from '../../src/devstack/seed.js';
-import { ROOT } from '../support/process.js';
-import { startStack, type Stack, type StackOptions } from '../support/stack.js';
+import { MOTO_CREDENTIALS } from './seed.js';
+import { ROOT } from './process.js';
+import { startStack, type Stack, type StackOptions } from './stack.js';
 
 export interface SourceRepo {
   dir: string;
