@@ -13,7 +13,13 @@ import { WORKER_DEFAULTS, type WorkerConfig } from '../../src/worker/config.js';
 import { ErrorType } from '../../src/shared/errors.js';
 import { TAG_DEPLOY_ID, TAG_SHA } from '../../src/shared/names.js';
 import type { CheckRolloutInput, RegisterInput, RolloutSnapshot } from '../../src/shared/types.js';
-import { MOTO_CREDENTIALS, setNextRollout, startMoto, type MotoServer, type RolloutOutcome } from '../../src/devstack/moto.js';
+import {
+  MOTO_CREDENTIALS,
+  setNextRollout,
+  startMoto,
+  type MotoServer,
+  type RolloutOutcome,
+} from '../../src/devstack/moto.js';
 import { seedEcs, type SeedResult } from '../../src/devstack/seed.js';
 
 const region = 'us-east-1';
