@@ -231,6 +231,9 @@ export async function startFaultStack(opts: { stepMs?: number } = {}): Promise<F
         /* gone */
       }
       await until(() => tree.every((p) => !alive(p)), 10_000, `worker ${worker.name} to die`);
+      // A dead machine's mounts die with it: the sandbox's cache overlays of the steps it was running go too, so
+      // nothing is left holding its work dir (a worker started on that dir would unmount them the same way).
+      await unmountUnder(worker.workDir);
     },
 
     async startDeploy(sha, env = {}) {
@@ -471,4 +474,14 @@ export async function recordCounts(suite: string, counts: Record<string, unknown
     join(dir, `${suite}.json`),
     `${JSON.stringify({ suite, at: new Date().toISOString(), ...counts }, null, 2)}\n`,
   );
+}
+
+/** Lazily unmounts every mount under `dir` (deepest first), as the kernel would for a machine that died. */
+async function unmountUnder(dir: string): Promise<void> {
+  const mounts = (await readFile('/proc/self/mountinfo', 'utf8'))
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const mount of mounts) await execa('umount', ['--lazy', mount], { reject: false });
 }
