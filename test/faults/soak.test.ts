@@ -41,7 +41,8 @@ async function leftovers(): Promise<string[]> {
   const found = await leftoverProcesses({
     dirs: [fs.stack.dir, fs.source.dir],
     workerPids: fs.workers.map((w) => w.pid),
-    keep: /worker\.js|temporal|moto_sim|docker-registry/,
+    // The stack's own services: the worker, Temporal, the emulator, the registry and the local OIDC issuer.
+    keep: /worker\.js|temporal|moto_sim|docker-registry|devstack\/issuer\.js/,
   });
   return found.map((p) => `${p.pid} (${p.why}): ${p.args}`);
 }
