@@ -6,27 +6,18 @@
  */
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
 import type { DeployActivities } from '../../src/shared/activities.js';
 import type { DeployInput, DeployProgress } from '../../src/shared/types.js';
 import type { deploy } from '../../src/workflows/deploy.js';
 import { approveSignal, approveUpdate, cancelSignal, progressQuery } from '../../src/workflows/messages.js';
 import { fakeActivities, fakeToken, input, policy } from './fakes.js';
-import { startDeploy, statusIs, waitForProgress, withWorker } from './harness.js';
+import { startDeploy, statusIs, waitForProgress, withWorker, serverPerTest } from './harness.js';
 
 let env: TestWorkflowEnvironment;
 
 // A server of its own per test: a deploy's last notice ends after the deploy, and the time-skipping server then holds
 // its clock for good (temporalio/sdk-typescript#1101, abandoned children).
-beforeAll(async () => {
-  await workflowBundle();
-});
-beforeEach(async () => {
-  env = await timeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+serverPerTest((e) => (env = e));
 
 /** The policy requires approval of prod/web by alice or bob, within two hours. */
 const requiring: Partial<DeployActivities> = {

@@ -2,26 +2,17 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
 import type { DeployActivities } from '../../src/shared/activities.js';
 import type { DeployInput } from '../../src/shared/types.js';
 import { approveSignal, approveUpdate, cancelSignal } from '../../src/workflows/messages.js';
 import { NEW, PREVIOUS, SHA, fakeActivities, fakeToken, input, snapshot, watchWith } from './fakes.js';
-import { startDeploy, statusIs, waitForProgress, withWorker } from './harness.js';
+import { startDeploy, statusIs, waitForProgress, withWorker, serverPerTest } from './harness.js';
 
 let env: TestWorkflowEnvironment;
 
 // A server of its own per test: a deploy's last notice ends after the deploy, and the time-skipping server then holds
 // its clock for good (temporalio/sdk-typescript#1101, abandoned children).
-beforeAll(async () => {
-  await workflowBundle();
-});
-beforeEach(async () => {
-  env = await timeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+serverPerTest((e) => (env = e));
 
 const withApproval = (options: DeployInput['options'] = {}): DeployInput =>
   input({ options: { pollIntervalMs: 1000, stableTimeoutMs: 60_000, requireApproval: true, ...options } });

@@ -1,13 +1,13 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
-import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
+import { workflowBundle } from '../support/temporal.js';
 import type { DeployActivities } from '../../src/shared/activities.js';
 import type { DeployInput, DeployResult } from '../../src/shared/types.js';
 import { deploy } from '../../src/workflows/deploy.js';
 import { ErrorType } from '../../src/shared/errors.js';
 import { LIMITS } from '../../src/shared/validate.js';
 import { DIGEST, NEW, PREVIOUS, SHA, fakeActivities, input, nonRetryable, snapshot } from './fakes.js';
-import { settleNotices } from './harness.js';
+import { settleNotices, serverPerTest } from './harness.js';
 import { createDeployWorkers } from '../../src/workers.js';
 
 let env: TestWorkflowEnvironment;
@@ -23,15 +23,7 @@ let n = 0;
 
 // A server of its own per test: a deploy's last notice ends after the deploy, and the time-skipping server then holds
 // its clock for good (temporalio/sdk-typescript#1101, abandoned children).
-beforeAll(async () => {
-  await workflowBundle();
-});
-beforeEach(async () => {
-  env = await timeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+serverPerTest((e) => (env = e));
 
 async function run(activities: DeployActivities, args: DeployInput = input()): Promise<DeployResult> {
   const taskQueue = `q-${++n}`;

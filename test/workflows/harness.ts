@@ -1,7 +1,7 @@
 /** Running deploys on the time-skipping server with fake activities, and steering them while they run. */
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { workflowBundle } from '../support/temporal.js';
+import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
 import type { DeployActivities } from '../../src/shared/activities.js';
 import type { DeployInput, DeployProgress } from '../../src/shared/types.js';
 import { deploy } from '../../src/workflows/deploy.js';
@@ -9,6 +9,24 @@ import { progressQuery } from '../../src/workflows/messages.js';
 import { createDeployWorkers } from '../../src/workers.js';
 
 let n = 0;
+
+/**
+ * A time-skipping server of its own for each test of the file, handed to `set`: a server whose clock a test held (a
+ * wait at a hook, a notice that ended after its deploy: temporalio/sdk-typescript#1101) never stalls the next test.
+ */
+export function serverPerTest(set: (env: TestWorkflowEnvironment) => void): void {
+  let env: TestWorkflowEnvironment | undefined;
+  beforeAll(async () => {
+    await workflowBundle();
+  });
+  beforeEach(async () => {
+    env = await timeSkippingEnv();
+    set(env);
+  });
+  afterEach(async () => {
+    await env?.teardown();
+  });
+}
 
 /** Runs `fn` while a worker with these activities polls a fresh task queue. */
 export async function withWorker<T>(

@@ -6,24 +6,16 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { LIMITS } from '../../src/shared/validate.js';
 import { deploy } from '../../src/workflows/deploy.js';
 import { MAX_CHECKPOINTS } from '../../src/workflows/wait-stable.js';
-import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
+import { workflowBundle } from '../support/temporal.js';
 import { NEW, fakeActivities, input, policy, snapshot } from './fakes.js';
-import { settleNotices } from './harness.js';
+import { settleNotices, serverPerTest } from './harness.js';
 import { createDeployWorkers } from '../../src/workers.js';
 
 let env: TestWorkflowEnvironment;
 
 // A server of its own per test: a deploy's last notice ends after the deploy, and the time-skipping server then holds
 // its clock for good (temporalio/sdk-typescript#1101, abandoned children).
-beforeAll(async () => {
-  await workflowBundle();
-});
-beforeEach(async () => {
-  env = await timeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+serverPerTest((e) => (env = e));
 
 async function runAndCount(acts: ReturnType<typeof fakeActivities>, args: Parameters<typeof deploy>[0]) {
   const taskQueue = `bound-${Date.now()}`;

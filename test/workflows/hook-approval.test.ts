@@ -6,25 +6,16 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { DeployInput } from '../../src/shared/types.js';
 import { approveSignal, rejectSignal } from '../../src/workflows/messages.js';
-import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
 import { fakeActivities, fakeToken, input } from './fakes.js';
 import { SD, pausingService } from './fake-hooks.js';
-import { startDeploy, waitForProgress, withWorker } from './harness.js';
+import { startDeploy, waitForProgress, withWorker, serverPerTest } from './harness.js';
 import { notifyActivities } from '../../src/activities/notify.js';
 import { startReceiver } from '../support/webhook.js';
 
 let env: TestWorkflowEnvironment;
 
 // A server of its own per test: after a deploy that waited at a hook, the time-skipping server may hold its clock.
-beforeAll(async () => {
-  await workflowBundle();
-});
-beforeEach(async () => {
-  env = await timeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+serverPerTest((e) => (env = e));
 
 const options: DeployInput['options'] = { pollIntervalMs: 1000, stableTimeoutMs: 600_000 };
 const atHook = (p: { status: string; approval: { point?: string; state: string } }) =>

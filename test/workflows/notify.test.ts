@@ -10,10 +10,9 @@ import { ErrorType } from '../../src/shared/errors.js';
 import type { DeployActivities } from '../../src/shared/activities.js';
 import { approveSignal, cancelSignal } from '../../src/workflows/messages.js';
 import { freePort } from '../../src/devstack/process.js';
-import { timeSkippingEnv, workflowBundle } from '../support/temporal.js';
 import { startReceiver, type Receiver } from '../support/webhook.js';
 import { NEW, PREVIOUS, fakeActivities, input, nonRetryable, policy, snapshot } from './fakes.js';
-import { startDeploy, statusIs, waitForProgress, withWorker } from './harness.js';
+import { startDeploy, statusIs, waitForProgress, withWorker, serverPerTest } from './harness.js';
 
 const UI = 'https://temporal.example.com';
 const SECRET = 'whsec-0123456789abcdef0123456789abcdef';
@@ -23,15 +22,7 @@ let receiver: Receiver;
 
 // A server of its own per test: a deploy's last notice ends after the deploy, and the time-skipping server then holds
 // its clock for good (temporalio/sdk-typescript#1101, abandoned children).
-beforeAll(async () => {
-  await workflowBundle();
-});
-beforeEach(async () => {
-  env = await timeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+serverPerTest((e) => (env = e));
 beforeEach(async () => {
   receiver = await startReceiver();
 });
